@@ -1,0 +1,365 @@
+//! `DbView`: what a command sees of the keyspace — the shards it locked, one selected database, and the
+//! command's clock. Every lookup applies lazy expiry, so a command never observes a key past its TTL.
+
+use parking_lot::MutexGuard;
+
+use super::dict::Entry;
+use super::table::is_expired;
+use super::value::Value;
+use super::{Keyspace, Shard, ShardDb, SHARD_COUNT};
+use crate::slot::key_hash_slot;
+
+pub struct DbView<'k> {
+    keyspace: &'k Keyspace,
+    pub(super) guards: [Option<MutexGuard<'k, Shard>>; SHARD_COUNT],
+    db: usize,
+    now_ms: u64,
+}
+
+/// Filters applied while scanning (SCAN MATCH / TYPE, KEYS pattern).
+pub struct ScanFilter<'a> {
+    pub pattern: Option<&'a [u8]>,
+    pub type_name: Option<&'a [u8]>,
+}
+
+impl<'k> DbView<'k> {
+    pub(super) fn new(
+        keyspace: &'k Keyspace,
+        guards: [Option<MutexGuard<'k, Shard>>; SHARD_COUNT],
+        db: usize,
+        now_ms: u64,
+    ) -> Self {
+        DbView { keyspace, guards, db, now_ms }
+    }
+
+    pub fn keyspace(&self) -> &'k Keyspace {
+        self.keyspace
+    }
+
+    pub fn db_index(&self) -> usize {
+        self.db
+    }
+
+    /// Switches the selected database (SELECT inside a transaction). The caller validated `db`.
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    pub fn set_now_ms(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    pub fn holds_all_shards(&self) -> bool {
+        self.guards.iter().all(Option::is_some)
+    }
+
+    /// The locked shard for `key` and the index of its table. A key whose shard the dispatcher did not lock is
+    /// a bug in a command's key specification: debug builds stop there; release builds lock the shard late
+    /// (safe, only the lock order guarantee is lost for that one command).
+    #[inline]
+    fn locate(&mut self, key: &[u8]) -> (&mut Shard, usize) {
+        let slot = key_hash_slot(key);
+        let shard_idx = Keyspace::shard_of_slot(slot);
+        let table = self.keyspace.table_index(slot);
+        let keyspace = self.keyspace;
+        let guard = &mut self.guards[shard_idx];
+        debug_assert!(guard.is_some(), "shard of key {:?} not locked", String::from_utf8_lossy(key));
+        let guard = guard.get_or_insert_with(|| keyspace.shards[shard_idx].lock());
+        (&mut **guard, table)
+    }
+
+    /// Removes `key` if its TTL has passed; returns the shard db and table index for further use.
+    #[inline]
+    fn live(&mut self, key: &[u8]) -> (&mut ShardDb, &mut super::ShardStats, usize) {
+        let db = self.db;
+        let now = self.now_ms;
+        let (shard, table) = self.locate(key);
+        let Shard { dbs, stats, .. } = shard;
+        let sdb = &mut dbs[db];
+        let expired = sdb.tables[table].peek(key).is_some_and(|e| is_expired(e.expire_at_ms, now));
+        if expired {
+            sdb.tables[table].remove(key);
+            sdb.keys -= 1;
+            sdb.volatile -= 1;
+            stats.expired_keys += 1;
+        }
+        (sdb, stats, table)
+    }
+
+    /// The live entry for `key` (for writes: no hit/miss accounting).
+    pub fn entry(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let (sdb, _, table) = self.live(key);
+        sdb.tables[table].peek_mut(key)
+    }
+
+    /// The live value for `key`, for writing.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.entry(key).map(|e| &mut e.value)
+    }
+
+    /// The live value for `key`, counted as a keyspace hit or miss (Redis's `lookupKeyRead`).
+    pub fn get_read(&mut self, key: &[u8]) -> Option<&mut Value> {
+        let (sdb, stats, table) = self.live(key);
+        match sdb.tables[table].peek_mut(key) {
+            Some(e) => {
+                stats.keyspace_hits += 1;
+                Some(&mut e.value)
+            }
+            None => {
+                stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.entry(key).is_some()
+    }
+
+    /// Stores `value` under `key`. Without `keep_ttl` any previous expiry is removed (as Redis's `setKey`).
+    /// Returns true if the key was new.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
+        let (sdb, _, table) = self.live(key);
+        let t = &mut sdb.tables[table];
+        if let Some(e) = t.peek_mut(key) {
+            e.value = value;
+            if !keep_ttl && e.expire_at_ms != 0 {
+                t.set_expire(key, 0);
+                sdb.volatile -= 1;
+            }
+            false
+        } else {
+            t.insert_new(key, value);
+            sdb.keys += 1;
+            true
+        }
+    }
+
+    /// Inserts a key the caller knows is absent (checked with `exists` under the same lock).
+    pub fn insert_new(&mut self, key: &[u8], value: Value) -> &mut Entry {
+        let (sdb, _, table) = self.live(key);
+        sdb.keys += 1;
+        sdb.tables[table].insert_new(key, value)
+    }
+
+    /// Deletes `key`; returns its entry if it existed (and was not expired).
+    pub fn remove(&mut self, key: &[u8]) -> Option<Box<Entry>> {
+        let (sdb, _, table) = self.live(key);
+        let entry = sdb.tables[table].remove(key)?;
+        sdb.keys -= 1;
+        if entry.expire_at_ms != 0 {
+            sdb.volatile -= 1;
+        }
+        Some(entry)
+    }
+
+    /// Re-inserts an entry taken with `remove` (possibly under another key or db), keeping its expiry.
+    /// Any live key of the same name is replaced.
+    pub fn put_entry(&mut self, mut entry: Box<Entry>, key: &[u8]) {
+        self.remove(key);
+        entry.key = super::SmallBytes::new(key);
+        let volatile = entry.expire_at_ms != 0;
+        let (sdb, _, table) = self.live(key);
+        sdb.tables[table].insert_entry(entry);
+        sdb.keys += 1;
+        if volatile {
+            sdb.volatile += 1;
+        }
+    }
+
+    /// The expiry of `key`: None if absent, Some(0) if it has none, else the unix-ms deadline.
+    pub fn expire_of(&mut self, key: &[u8]) -> Option<u64> {
+        self.entry(key).map(|e| e.expire_at_ms)
+    }
+
+    /// Sets (`at_ms > 0`) or clears (`0`) the expiry of an existing key; false if absent.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> bool {
+        let (sdb, _, table) = self.live(key);
+        let t = &mut sdb.tables[table];
+        let Some(before) = t.peek(key).map(|e| e.expire_at_ms) else { return false };
+        t.set_expire(key, at_ms);
+        match (before != 0, at_ms != 0) {
+            (false, true) => sdb.volatile += 1,
+            (true, false) => sdb.volatile -= 1,
+            _ => {}
+        }
+        true
+    }
+
+    /// Number of keys in the selected database, over the locked shards (DBSIZE locks all of them).
+    pub fn len(&self) -> usize {
+        self.guards.iter().flatten().map(|s| s.dbs.get(self.db).map_or(0, |d| d.keys)).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Deletes every key of database `db` in the locked shards; returns how many there were.
+    pub fn flush_db(&mut self, db: usize) -> usize {
+        let mut n = 0;
+        for shard in self.guards.iter_mut().flatten() {
+            if let Some(d) = shard.dbs.get_mut(db) {
+                n += d.keys;
+                d.clear();
+            }
+        }
+        n
+    }
+
+    /// Swaps two databases' contents in every locked shard (SWAPDB locks all of them).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        for shard in self.guards.iter_mut().flatten() {
+            shard.dbs.swap(a, b);
+        }
+    }
+
+    /// Number of tables a keyspace-wide scan walks: shards x tables per shard.
+    fn table_count(&self) -> usize {
+        let per_shard = self.guards.iter().flatten().next().and_then(|s| s.dbs.first()).map_or(1, |d| d.tables.len());
+        SHARD_COUNT * per_shard
+    }
+
+    /// SCAN over the selected database. The cursor's low bits pick a table (shard-major order), the high bits
+    /// are that table's own reverse-binary cursor, so the per-table guarantee holds for the whole keyspace.
+    /// Expired keys are skipped (and deleted). Returns the next cursor, 0 when done.
+    pub fn scan(&mut self, cursor: u64, count: usize, filter: &ScanFilter<'_>, mut emit: impl FnMut(&[u8])) -> u64 {
+        let tables = self.table_count() as u64;
+        let bits = tables.trailing_zeros();
+        let mut table_idx = cursor & (tables - 1);
+        let mut inner = cursor >> bits;
+        let now = self.now_ms;
+        let db = self.db;
+        let mut visited = 0usize;
+        let mut expired = Vec::new();
+        // Redis bounds the work of one call to count*10 empty buckets; we bound by emitted+visited entries.
+        let mut budget = count.max(1) * 10;
+        loop {
+            let shard_idx = (table_idx as usize) % SHARD_COUNT;
+            let local = (table_idx as usize) / SHARD_COUNT;
+            let Some(shard) = self.guards[shard_idx].as_deref_mut() else { return 0 };
+            let Some(t) = shard.dbs.get(db).and_then(|d| d.tables.get(local)) else { return 0 };
+            let next = t.dict.scan(inner, |e| {
+                visited += 1;
+                if is_expired(e.expire_at_ms, now) {
+                    expired.push(e.key.clone());
+                    return;
+                }
+                if let Some(p) = filter.pattern {
+                    if !crate::glob::glob_match(p, &e.key, false) {
+                        return;
+                    }
+                }
+                if let Some(ty) = filter.type_name {
+                    if !e.value.type_name().as_bytes().eq_ignore_ascii_case(ty) {
+                        return;
+                    }
+                }
+                emit(&e.key);
+            });
+            budget = budget.saturating_sub(1);
+            if next == 0 {
+                table_idx += 1;
+                inner = 0;
+                if table_idx >= tables {
+                    table_idx = 0;
+                }
+            } else {
+                inner = next;
+            }
+            let done = next == 0 && table_idx == 0;
+            if done || visited >= count || budget == 0 {
+                for key in expired {
+                    self.remove(&key);
+                }
+                if done {
+                    return 0;
+                }
+                return (inner << bits) | table_idx;
+            }
+        }
+    }
+
+    /// Every live key of the selected database matching `pattern` (KEYS).
+    pub fn keys_matching(&mut self, pattern: &[u8], mut emit: impl FnMut(&[u8])) {
+        let now = self.now_ms;
+        let db = self.db;
+        let match_all = pattern == b"*";
+        for shard in self.guards.iter().flatten() {
+            let Some(d) = shard.dbs.get(db) else { continue };
+            for t in &d.tables {
+                let mut cursor = 0;
+                loop {
+                    cursor = t.dict.scan(cursor, |e| {
+                        if !is_expired(e.expire_at_ms, now)
+                            && (match_all || crate::glob::glob_match(pattern, &e.key, false))
+                        {
+                            emit(&e.key);
+                        }
+                    });
+                    if cursor == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A random live key of the selected database (RANDOMKEY), shards weighted by their key counts.
+    pub fn random_key(&mut self) -> Option<Vec<u8>> {
+        let db = self.db;
+        let now = self.now_ms;
+        // Bounded retries: a database made only of expired keys answers nil, as Redis does after its tries.
+        for _ in 0..100 {
+            let total = self.len();
+            if total == 0 {
+                return None;
+            }
+            let mut pick = fastrand::usize(..total);
+            let mut chosen = None;
+            for (i, shard) in self.guards.iter().enumerate() {
+                let Some(s) = shard else { continue };
+                let keys = s.dbs.get(db).map_or(0, |d| d.keys);
+                if pick < keys {
+                    chosen = Some(i);
+                    break;
+                }
+                pick -= keys;
+            }
+            let shard = self.guards[chosen?].as_deref()?;
+            let d = shard.dbs.get(db)?;
+            let nonempty: Vec<&super::KeyTable> = d.tables.iter().filter(|t| !t.is_empty()).collect();
+            if nonempty.is_empty() {
+                continue;
+            }
+            let t = nonempty[fastrand::usize(..nonempty.len())];
+            let e = t.dict.random_entry()?;
+            if !is_expired(e.expire_at_ms, now) {
+                return Some(e.key.to_vec());
+            }
+            let key = e.key.to_vec();
+            self.remove(&key);
+        }
+        None
+    }
+
+    /// Keys stored in one hash slot (cluster mode): COUNTKEYSINSLOT.
+    pub fn count_in_slot(&mut self, slot: u16) -> usize {
+        let table = self.keyspace.table_index(slot);
+        let shard_idx = Keyspace::shard_of_slot(slot);
+        self.guards[shard_idx].as_deref().and_then(|s| s.dbs.get(self.db)).map_or(0, |d| d.tables[table].len())
+    }
+
+    /// Recomputes counters after bulk changes of a shard's tables.
+    pub fn recount(&mut self) {
+        for shard in self.guards.iter_mut().flatten() {
+            for d in &mut shard.dbs {
+                d.recount();
+            }
+        }
+    }
+}
