@@ -99,10 +99,10 @@ pub fn write_command_info(out: &mut Reply, spec: &CommandSpec) {
     out.set(spec.acl_categories.len());
     spec.acl_categories.iter().for_each(|c| out.simple(c));
     out.set(spec.tips.len());
-    spec.tips.iter().for_each(|t| out.simple(t));
-    out.array(spec.key_specs.len());
+    spec.tips.iter().for_each(|t| out.bulk(t.as_bytes()));
+    out.set(spec.key_specs.len());
     spec.key_specs.iter().for_each(|ks| write_key_spec(out, ks));
-    out.array(spec.subcommands.len());
+    out.set(spec.subcommands.len());
     spec.subcommands.iter().for_each(|s| write_command_info(out, s));
 }
 
@@ -131,7 +131,7 @@ pub fn command_info(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     for name in args.iter().skip(2) {
         match find_by_full_name(name) {
             Some(spec) => write_command_info(ctx.out, spec),
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
 }
@@ -204,13 +204,15 @@ pub fn command_getkeys(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
 pub fn command_getkeysandflags(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     match getkeys_of(&args) {
         Err(e) => ctx.out.error(e),
-        Ok((_, keys)) => {
+        Ok((spec, keys)) => {
             ctx.out.array(keys.len());
+            let sub_args = args.slice_from(2);
             for (i, ks) in keys {
+                let flags = spec.variable_key_flags(&sub_args).unwrap_or(ks.flags);
                 ctx.out.array(2);
                 ctx.out.bulk(args.get(i + 2));
-                ctx.out.set(ks.flags.len());
-                ks.flags.iter().for_each(|f| ctx.out.simple(f));
+                ctx.out.set(flags.len());
+                flags.iter().for_each(|f| ctx.out.simple(f));
             }
         }
     }

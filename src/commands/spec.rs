@@ -79,6 +79,20 @@ impl CommandSpec {
         self.name
     }
 
+    /// Key flags that depend on the arguments (key specs flagged `variable_flags`), as Redis's getkeys
+    /// procedures report them: SET without GET only overwrites, BITFIELD with only GET only reads.
+    pub fn variable_key_flags(&self, args: &Args<'_>) -> Option<&'static [&'static str]> {
+        let has =
+            |words: &[&str]| args.iter().skip(2).any(|a| words.iter().any(|w| a.eq_ignore_ascii_case(w.as_bytes())));
+        match self.name {
+            "set" if has(&["GET"]) => Some(&["RW", "access", "update"]),
+            "set" => Some(&["OW", "update"]),
+            "bitfield" if has(&["SET", "INCRBY"]) => Some(&["RW", "access", "update"]),
+            "bitfield" => Some(&["RO", "access"]),
+            _ => None,
+        }
+    }
+
     /// True when the keys cannot be found from first/last/step alone (Redis's `movablekeys`).
     pub fn movable_keys(&self) -> bool {
         self.has_flag("movablekeys")

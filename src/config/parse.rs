@@ -23,7 +23,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::registry::{self, DIRECTIVES};
-use super::value::{self, os_error_text, Origin, SaveState, Type, Value};
+use super::value::{self, os_error_text, Origin, SaveState, Type};
 use super::{Config, ConfigError};
 use crate::protocol::split_args::{quote_arg, split_args};
 

@@ -1,0 +1,89 @@
+//! The command table against Redis 7.0.15: every COMMAND INFO entry the live server gives must equal the entry
+//! captured from redis-server (tests/fixtures/redis-7.0.15/command-info.resp2, by scripts/capture-redis-fixtures),
+//! except that a container lists only the subcommands Shoal implements.
+
+mod support;
+
+use std::collections::HashMap;
+
+use shoal::protocol::value::RespValue;
+use support::Server;
+
+fn fixture() -> HashMap<Vec<u8>, RespValue> {
+    let raw = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/redis-7.0.15/command-info.resp2"))
+        .expect("fixture present");
+    let Some((RespValue::Array(entries), _)) = RespValue::parse(&raw) else { panic!("fixture is not an array") };
+    let mut by_name = HashMap::new();
+    for e in entries {
+        if let RespValue::Array(fields) = &e {
+            if let Some(name) = fields.first().and_then(RespValue::as_bytes) {
+                by_name.insert(name.to_vec(), e.clone());
+            }
+        }
+    }
+    by_name
+}
+
+/// Redis's entry with its subcommand list reduced to the names in `keep`.
+fn restrict_subcommands(entry: &RespValue, keep: &[Vec<u8>]) -> RespValue {
+    let RespValue::Array(fields) = entry else { return entry.clone() };
+    let mut fields = fields.clone();
+    if let Some(RespValue::Array(subs)) = fields.get_mut(9) {
+        subs.retain(|s| match s {
+            RespValue::Array(f) => f.first().and_then(RespValue::as_bytes).is_some_and(|n| keep.iter().any(|k| k == n)),
+            _ => false,
+        });
+    }
+    RespValue::Array(fields)
+}
+
+fn subcommand_names(entry: &RespValue) -> Vec<Vec<u8>> {
+    match entry {
+        RespValue::Array(fields) => match fields.get(9) {
+            Some(RespValue::Array(subs)) => subs
+                .iter()
+                .filter_map(|s| match s {
+                    RespValue::Array(f) => f.first().and_then(RespValue::as_bytes).map(<[u8]>::to_vec),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn every_command_info_matches_redis_7_0_15() {
+    let redis = fixture();
+    let server = Server::shoal(&[]);
+    let mut c = server.conn();
+    let RespValue::Array(names) = c.value(&["COMMAND", "LIST"]) else { panic!("COMMAND LIST is an array") };
+    let RespValue::Int(count) = c.value(&["COMMAND", "COUNT"]) else { panic!("COMMAND COUNT is an integer") };
+    assert_eq!(count as usize, names.len());
+    assert!(names.len() >= 60, "the table lists the implemented commands");
+    for name in &names {
+        let name = String::from_utf8_lossy(name.as_bytes().expect("bulk name")).into_owned();
+        let RespValue::Array(mut entries) = c.value(&["COMMAND", "INFO", &name]) else { panic!("array") };
+        let ours = entries.remove(0);
+        let theirs = redis.get(name.as_bytes()).unwrap_or_else(|| panic!("{name} is not a Redis 7.0.15 command"));
+        let expected = restrict_subcommands(theirs, &subcommand_names(&ours));
+        assert_eq!(ours, expected, "COMMAND INFO {name} differs from redis-server 7.0.15");
+        // Every listed command dispatches to a handler: it never answers "unknown command".
+        if name == "shutdown" || name == "quit" {
+            continue;
+        }
+        let reply = c.text(&[&name]);
+        assert!(!reply.starts_with("-ERR unknown command"), "{name} is listed but unknown: {reply}");
+    }
+}
+
+#[test]
+fn unknown_commands_are_rejected_like_redis() {
+    let server = Server::shoal(&[]);
+    let mut c = server.conn();
+    assert_eq!(c.text(&["NOSUCH", "a", "b"]), "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n");
+    assert_eq!(c.text(&["CONFIG", "NOSUCH"]), "-ERR unknown subcommand 'NOSUCH'. Try CONFIG HELP.\r\n");
+    assert_eq!(c.text(&["GET"]), "-ERR wrong number of arguments for 'get' command\r\n");
+    assert_eq!(c.text(&["CONFIG", "GET"]), "-ERR wrong number of arguments for 'config|get' command\r\n");
+}
