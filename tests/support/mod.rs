@@ -79,7 +79,8 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(mut c) = Conn::try_connect(self.port) {
-                if c.call(&["PING"]) == b"+PONG\r\n" {
+                let reply = c.call(&["PING"]);
+                if reply == b"+PONG\r\n" || reply.starts_with(b"-NOAUTH") {
                     return;
                 }
             }
