@@ -41,7 +41,7 @@ fn fatal(line: Option<(usize, &str)>, message: &str) -> String {
     if let Some((n, text)) = line {
         s += &format!("Reading the configuration file, at line {n}\n>>> '{text}'\n");
     }
-    s + message + "\n"
+    s + message
 }
 
 #[test]
@@ -284,9 +284,9 @@ fn tolerated_and_file_only_directives() {
     };
     assert!(load("rename-command GET fetch").is_ok());
     let err = load("rename-command nosuch x").expect_err("unknown command");
-    assert!(err.to_string().ends_with("No such command in rename-command\n"));
+    assert!(err.to_string().ends_with("No such command in rename-command"));
     let err = load("rename-command get set").expect_err("target exists");
-    assert!(err.to_string().ends_with("Target command name already exists\n"));
+    assert!(err.to_string().ends_with("Target command name already exists"));
     assert!(load("rename-command get \"\"\nrename-command set get").is_ok());
 }
 

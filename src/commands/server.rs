@@ -169,7 +169,10 @@ pub fn command_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
 }
 
 /// The key positions of a full command line given to COMMAND GETKEYS, or the error Redis gives.
-fn getkeys_of<'a>(args: &Args<'a>) -> Result<(&'static CommandSpec, Vec<(usize, &'static KeySpec)>), &'static str> {
+/// A command's table entry and the argument indexes of its keys with the key spec that found each.
+type KeyPositions = (&'static CommandSpec, Vec<(usize, &'static KeySpec)>);
+
+fn getkeys_of(args: &Args<'_>) -> Result<KeyPositions, &'static str> {
     let sub_args = args.slice_from(2);
     let Some(mut spec) = lookup(sub_args.get(0)) else { return Err("ERR Invalid command specified") };
     if !spec.subcommands.is_empty() && sub_args.len() >= 2 {
@@ -319,17 +322,17 @@ pub fn command_help(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
 
 pub fn config_get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
-    let pairs = ctx.server.config.get(&patterns);
+    let pairs = ctx.server.config.get_raw(&patterns);
     ctx.out.map(pairs.len());
     for (name, value) in pairs {
         ctx.out.bulk(name.as_bytes());
-        ctx.out.bulk(value.as_bytes());
+        ctx.out.bulk(&value);
     }
 }
 
 pub fn config_set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
-    if args.len() % 2 != 0 {
-        ctx.wrong_arity();
+    if !args.len().is_multiple_of(2) {
+        ctx.out.error(errors::SYNTAX);
         return;
     }
     let pairs: Vec<(&[u8], &[u8])> = (2..args.len()).step_by(2).map(|i| (args.get(i), args.get(i + 1))).collect();

@@ -26,6 +26,7 @@
 pub mod parse;
 pub mod registry;
 mod settings;
+mod special;
 pub mod store;
 pub mod value;
 
@@ -68,7 +69,8 @@ pub fn parse_cli_with<S: AsRef<OsStr>>(args: &[S], options: &LoadOptions<'_>) ->
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
     /// Redis's "FATAL CONFIG FILE ERROR" block: the offending line (number and trimmed text) when there is
-    /// one, and the message. `Display` gives exactly what redis-server writes to stderr.
+    /// one, and the message. `Display` gives exactly what redis-server writes to stderr minus the final
+    /// newline (print it with `eprintln!`).
     File { line: Option<(usize, Vec<u8>)>, message: String },
     /// A config file (or include) that cannot be read. Redis logs this as a warning and exits 1.
     Open { path: String, reason: String },
@@ -83,9 +85,9 @@ impl std::fmt::Display for ConfigError {
                 write!(f, "\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_VERSION}) ***\n")?;
                 if let Some((number, text)) = line {
                     write!(f, "Reading the configuration file, at line {number}\n>>> '")?;
-                    write!(f, "{}'\n", String::from_utf8_lossy(text))?;
+                    writeln!(f, "{}'", String::from_utf8_lossy(text))?;
                 }
-                writeln!(f, "{message}")
+                f.write_str(message)
             }
             ConfigError::Open { path, reason } => {
                 write!(f, "Fatal error, can't open config file '{path}': {reason}")
@@ -330,9 +332,9 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n\
-             >>> 'foo bar'\nBad directive\n"
+             >>> 'foo bar'\nBad directive"
         );
         let e = ConfigError::File { line: None, message: "Can't open the log file: x".into() };
-        assert_eq!(e.to_string(), "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nCan't open the log file: x\n");
+        assert_eq!(e.to_string(), "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nCan't open the log file: x");
     }
 }

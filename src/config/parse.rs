@@ -48,13 +48,16 @@ pub struct CommandLine {
     pub options: Vec<u8>,
 }
 
+/// Tells whether a command exists (given its lower-case name).
+pub type CommandExists<'a> = &'a dyn Fn(&[u8]) -> bool;
+
 /// Hooks for loading.
 #[derive(Default)]
 pub struct LoadOptions<'a> {
     /// Config text to use instead of reading the real stdin when the command line has `-`.
     pub stdin: Option<&'a [u8]>,
     /// Whether a command exists (lower-case name); when given, `rename-command` is validated like Redis.
-    pub command_exists: Option<&'a dyn Fn(&[u8]) -> bool>,
+    pub command_exists: Option<CommandExists<'a>>,
 }
 
 /// The usage text for `-h`/`--help` (Redis prints it to stderr and exits 1).
@@ -322,6 +325,15 @@ impl Loader<'_, '_> {
                 if !ty.multi_arg() && args.len() != 2 {
                     return Err("wrong number of arguments".into());
                 }
+                // Redis 7.0.1+: a multi-value directive given one non-empty word is split again, so
+                // `--save "3600 1"` works; unbalanced quotes there give no words at all.
+                let resplit;
+                let words = if ty.multi_arg() && words.len() == 1 && !words[0].is_empty() {
+                    resplit = split_args(words[0]).unwrap_or_default();
+                    resplit.iter().map(|w| w.as_slice()).collect()
+                } else {
+                    words
+                };
                 let cwd = self.cwd();
                 let new = value::parse(&ty, &words, Origin::File(&mut self.save), &self.config.values[idx], &cwd)
                     .map_err(LineError::Message)?;

@@ -138,6 +138,14 @@ impl Config {
                 .map_err(|e| set_failed(registered, &e))?;
             values[*i] = new;
         }
+        // Redis's apply step for a changed repl-backlog-size enforces its 16kb minimum.
+        if let Some(i) = registry::index_of("repl-backlog-size") {
+            if targets.iter().any(|(t, _)| *t == i) && values[i] != self.values[i] {
+                if let Value::Num(v) = &mut values[i] {
+                    *v = (*v).max(16 * 1024);
+                }
+            }
+        }
         let mut next = self.clone();
         next.values = values;
         next.clamp_hz();
@@ -407,6 +415,8 @@ mod tests {
         assert_eq!(c.get_one("notify-keyspace-events").unwrap(), b"AKE");
         set(&mut c, &[("oom-score-adj", "relative")]).unwrap();
         assert_eq!(c.get_one("oom-score-adj").unwrap(), b"yes");
+        set(&mut c, &[("repl-backlog-size", "1k")]).unwrap();
+        assert_eq!(c.get_one("repl-backlog-size").unwrap(), b"16384");
         set(&mut c, &[("maxmemory-clients", "5%")]).unwrap();
         assert_eq!(c.get_one("maxmemory-clients").unwrap(), b"5%");
         set(&mut c, &[("requirepass", "s3cret")]).unwrap();

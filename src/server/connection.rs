@@ -7,7 +7,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::commands::{dispatch, ClientState};
@@ -55,7 +55,7 @@ async fn run(mut stream: TcpStream, state: &ServerState, client: &mut ClientStat
             rbuf.reserve(wanted);
         }
         let read = if idle_timeout_secs > 0 {
-            match tokio::time::timeout(std::time::Duration::from_secs(idle_timeout_secs), stream.read_buf(&mut rbuf))
+            match tokio::time::timeout(std::time::Duration::from_secs(idle_timeout_secs), read_some(&stream, &mut rbuf))
                 .await
             {
                 Ok(r) => r?,
@@ -65,7 +65,7 @@ async fn run(mut stream: TcpStream, state: &ServerState, client: &mut ClientStat
                 }
             }
         } else {
-            stream.read_buf(&mut rbuf).await?
+            read_some(&stream, &mut rbuf).await?
         };
         if read == 0 {
             return Ok(());
@@ -123,6 +123,45 @@ async fn run(mut stream: TcpStream, state: &ServerState, client: &mut ClientStat
         if client.close_after_reply {
             let _ = stream.shutdown().await;
             return Ok(());
+        }
+    }
+}
+
+/// Reads what the socket has into the spare capacity of `buf`.
+///
+/// A read that did not fill the buffer drained the socket, so we tell tokio the socket is no longer readable
+/// instead of letting the next call discover it with one more `read` that fails with EAGAIN. That saves a
+/// system call per request on unpipelined traffic (redis-benchmark -P 1). It is race-free: tokio only clears
+/// the readiness it observed before our read, and data arriving after it raises a new edge-triggered event.
+async fn read_some(stream: &TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    loop {
+        stream.readable().await?;
+        let mut got = None;
+        let result = stream.try_io(tokio::io::Interest::READABLE, || {
+            let spare = buf.spare_capacity_mut();
+            // SAFETY: reading into the vector's spare capacity, at most its length; set_len covers only the
+            // bytes the kernel wrote.
+            let n = unsafe { libc::read(stream.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+            if n < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let n = n as usize;
+            let filled = n == spare.len();
+            unsafe { buf.set_len(buf.len() + n) };
+            got = Some(n);
+            if n > 0 && !filled {
+                Err(std::io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(n)
+            }
+        });
+        match (result, got) {
+            (Ok(n), _) => return Ok(n),
+            (Err(e), Some(n)) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(n),
+            (Err(e), _) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            (Err(e), _) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            (Err(e), _) => return Err(e),
         }
     }
 }
