@@ -7,15 +7,20 @@ use shoal::protocol::split_args::split_args;
 use shoal::protocol::value::RespValue;
 use support::Server;
 
-fn sorted_collection(raw: &[u8]) -> Option<Vec<String>> {
-    let (v, _) = RespValue::parse(raw)?;
-    let items = match v {
-        RespValue::Array(items) | RespValue::Set(items) => items,
-        _ => return None,
-    };
-    let mut out: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
-    out.sort();
-    Some(out)
+/// A canonical form for `~` lines: every array and set, at any depth, sorted (SCAN's `[cursor, [keys]]`).
+fn canonical(v: &RespValue) -> String {
+    match v {
+        RespValue::Array(items) | RespValue::Set(items) => {
+            let mut parts: Vec<String> = items.iter().map(canonical).collect();
+            parts.sort();
+            format!("[{}]", parts.join(","))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn sorted_collection(raw: &[u8]) -> Option<String> {
+    RespValue::parse(raw).map(|(v, _)| canonical(&v))
 }
 
 fn int_of(raw: &[u8]) -> Option<i64> {

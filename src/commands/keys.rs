@@ -230,18 +230,18 @@ fn expire_generic(ctx: &mut Ctx<'_, '_>, args: Args<'_>, seconds: bool, relative
     let Some(mut when) = args::int(ctx.out, args.get(2)) else { return };
     let now = i64::try_from(ctx.now_ms()).unwrap_or(i64::MAX);
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        // Redis rejects a number of seconds whose milliseconds would overflow an i64.
+        let Some(ms) = when.checked_mul(1000) else {
             ctx.out.error(&errors::invalid_expire(ctx.spec.name));
             return;
-        }
-        when *= 1000;
+        };
+        when = ms;
     }
     let base = if relative { now } else { 0 };
-    if when > i64::MAX - base {
+    let Some(when) = when.checked_add(base) else {
         ctx.out.error(&errors::invalid_expire(ctx.spec.name));
         return;
-    }
-    when += base;
+    };
 
     let key = args.get(1);
     let Some(current) = ctx.db.expire_of(key) else {
@@ -553,7 +553,8 @@ pub fn scan(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     let count = usize::try_from(count).unwrap_or(MAX_SCAN_COUNT).min(MAX_SCAN_COUNT);
     let filter = ScanFilter { pattern, type_name };
     let mut list = KeyList::default();
-    let next = ctx.db.scan(cursor, count, &filter, |k| list.push(k));
+    // Redis's dictScan answers 0 at once on an empty dict, whatever the cursor and COUNT.
+    let next = if ctx.db.is_empty() { 0 } else { ctx.db.scan(cursor, count, &filter, |k| list.push(k)) };
     ctx.out.array(2);
     ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
     list.write(ctx.out);

@@ -129,4 +129,3 @@ fn random_key_and_swap_and_flush() {
     assert_eq!(view.flush_db(3), 1);
     assert!(view.is_empty());
 }
-
