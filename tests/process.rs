@@ -96,10 +96,7 @@ fn banner_ready_line_pidfile_and_sigterm() {
 fn busy_port_fails_with_redis_message() {
     let port = free_port();
     let _holder = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
-    let out = shoal()
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-        .output()
-        .expect("runs");
+    let out = shoal().args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""]).output().expect("runs");
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains(&format!("Failed listening on port {port}")), "{text}");
@@ -129,7 +126,8 @@ fn config_file_and_arguments_combine() {
     let dir = std::env::temp_dir().join(format!("shoal-combine-{port}"));
     std::fs::create_dir_all(&dir).expect("dir");
     let conf = dir.join("redis.conf");
-    std::fs::write(&conf, "# a comment\nport 1\nbind 127.0.0.1\nsave \"\"\ntimeout 300\nmaxmemory 1gb\n").expect("write");
+    std::fs::write(&conf, "# a comment\nport 1\nbind 127.0.0.1\nsave \"\"\ntimeout 300\nmaxmemory 1gb\n")
+        .expect("write");
     let mut child = shoal()
         .arg(&conf)
         .args(["--port", &port.to_string(), "--dir", dir.to_str().expect("utf8")])
@@ -146,7 +144,10 @@ fn config_file_and_arguments_combine() {
     };
     assert_eq!(c.text(&["CONFIG", "GET", "timeout"]), "*2\r\n$7\r\ntimeout\r\n$3\r\n300\r\n");
     assert_eq!(c.text(&["CONFIG", "GET", "maxmemory"]), "*2\r\n$9\r\nmaxmemory\r\n$10\r\n1073741824\r\n");
-    assert_eq!(c.text(&["CONFIG", "GET", "port"]), format!("*2\r\n$4\r\nport\r\n${}\r\n{port}\r\n", port.to_string().len()));
+    assert_eq!(
+        c.text(&["CONFIG", "GET", "port"]),
+        format!("*2\r\n$4\r\nport\r\n${}\r\n{port}\r\n", port.to_string().len())
+    );
     // SHUTDOWN NOSAVE closes the connection without a reply and exits 0.
     c.send_raw(&Conn::encode(&[b"SHUTDOWN", b"NOSAVE"]));
     assert!(c.read_to_close().is_empty());
