@@ -21,3 +21,4 @@ pub mod protocol;
 pub mod server;
 pub mod slot;
 pub mod state;
+pub mod stats;

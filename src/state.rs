@@ -70,6 +70,8 @@ pub struct ServerState {
     pub config_file: String,
     /// Last error code counts for INFO errorstats (code -> count).
     pub error_codes: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Calls, time, failures and rejections per command (INFO commandstats).
+    pub command_stats: crate::stats::CommandStats,
 }
 
 impl ServerState {
@@ -90,6 +92,7 @@ impl ServerState {
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             config_file: String::new(),
             error_codes: Mutex::new(Default::default()),
+            command_stats: crate::stats::CommandStats::new(crate::commands::table::COMMAND_IDS),
         })
     }
 

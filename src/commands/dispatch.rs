@@ -121,6 +121,7 @@ pub fn execute(server: &ServerState, client: &mut ClientState, out: &mut Reply, 
     if !client.authenticated && !spec.has_flag("no_auth") {
         out.error(errors::NOAUTH);
         record_error(server, out, 1);
+        server.command_stats.record_rejected(spec.id);
         return;
     }
     let now_ms = unix_time_ms();
@@ -144,9 +145,12 @@ pub fn call(
 ) {
     let Some(handler) = spec.handler else { return };
     let errors_before = out.errors_written;
+    let started = std::time::Instant::now();
     let mut ctx = Ctx { db: view, out, client, server, spec, dirty: 0 };
     handler(&mut ctx, args);
     let dirty = ctx.dirty;
+    let usec = started.elapsed().as_micros() as u64;
+    server.command_stats.record_call(spec.id, usec, out.errors_written != errors_before);
     client.last_command = spec.name;
     let stats = &server.stats;
     crate::state::ServerStats::add(&stats.total_commands_processed, 1);

@@ -42,6 +42,8 @@ pub struct KeySpec {
 
 #[derive(Debug)]
 pub struct CommandSpec {
+    /// Dense index over commands and subcommands (below `table::COMMAND_IDS`), for per-command statistics.
+    pub id: usize,
     /// Lower case; subcommands are `container|sub`.
     pub name: &'static str,
     /// Positive: exact argument count including the name; negative: at least that many.

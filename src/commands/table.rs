@@ -8,6 +8,7 @@ use super::{bitmap, connection, keys, server, string};
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
+        id: 0,
         name: "append",
         arity: 3,
         flags: &["write", "denyoom", "fast"],
@@ -27,6 +28,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 1,
         name: "auth",
         arity: -2,
         flags: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
@@ -41,6 +43,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 2,
         name: "bitcount",
         arity: -2,
         flags: &["readonly"],
@@ -60,6 +63,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 3,
         name: "bitfield",
         arity: -2,
         flags: &["write", "denyoom"],
@@ -79,6 +83,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 4,
         name: "bitfield_ro",
         arity: -2,
         flags: &["readonly", "fast"],
@@ -98,6 +103,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 5,
         name: "bitop",
         arity: -4,
         flags: &["write", "denyoom"],
@@ -125,6 +131,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 6,
         name: "bitpos",
         arity: -3,
         flags: &["readonly"],
@@ -144,6 +151,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 14,
         name: "command",
         arity: -1,
         flags: &["loading", "stale"],
@@ -155,6 +163,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         key_specs: &[],
         subcommands: &[
             CommandSpec {
+                id: 7,
                 name: "command|getkeysandflags",
                 arity: -4,
                 flags: &["loading", "stale"],
@@ -169,6 +178,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 8,
                 name: "command|list",
                 arity: -2,
                 flags: &["loading", "stale"],
@@ -183,6 +193,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 9,
                 name: "command|help",
                 arity: 2,
                 flags: &["loading", "stale"],
@@ -197,6 +208,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 10,
                 name: "command|docs",
                 arity: -2,
                 flags: &["loading", "stale"],
@@ -211,6 +223,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 11,
                 name: "command|info",
                 arity: -2,
                 flags: &["loading", "stale"],
@@ -225,6 +238,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 12,
                 name: "command|count",
                 arity: 2,
                 flags: &["loading", "stale"],
@@ -239,6 +253,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 13,
                 name: "command|getkeys",
                 arity: -4,
                 flags: &["loading", "stale"],
@@ -257,6 +272,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 19,
         name: "config",
         arity: -2,
         flags: &[],
@@ -268,6 +284,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         key_specs: &[],
         subcommands: &[
             CommandSpec {
+                id: 15,
                 name: "config|resetstat",
                 arity: 2,
                 flags: &["admin", "noscript", "loading", "stale"],
@@ -282,6 +299,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 16,
                 name: "config|help",
                 arity: 2,
                 flags: &["loading", "stale"],
@@ -296,6 +314,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 17,
                 name: "config|get",
                 arity: -3,
                 flags: &["admin", "noscript", "loading", "stale"],
@@ -310,6 +329,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 18,
                 name: "config|set",
                 arity: -4,
                 flags: &["admin", "noscript", "loading", "stale"],
@@ -328,6 +348,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 20,
         name: "copy",
         arity: -3,
         flags: &["write", "denyoom"],
@@ -355,6 +376,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 21,
         name: "dbsize",
         arity: 1,
         flags: &["readonly", "fast"],
@@ -369,6 +391,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::All,
     },
     CommandSpec {
+        id: 22,
         name: "decr",
         arity: 2,
         flags: &["write", "denyoom", "fast"],
@@ -388,6 +411,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 23,
         name: "decrby",
         arity: 3,
         flags: &["write", "denyoom", "fast"],
@@ -407,6 +431,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 24,
         name: "del",
         arity: -2,
         flags: &["write"],
@@ -426,6 +451,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 25,
         name: "echo",
         arity: 2,
         flags: &["loading", "stale", "fast"],
@@ -440,6 +466,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 26,
         name: "exists",
         arity: -2,
         flags: &["readonly", "fast"],
@@ -459,6 +486,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 27,
         name: "expire",
         arity: -3,
         flags: &["write", "fast"],
@@ -478,6 +506,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 28,
         name: "expireat",
         arity: -3,
         flags: &["write", "fast"],
@@ -497,6 +526,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 29,
         name: "expiretime",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -516,6 +546,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 30,
         name: "flushall",
         arity: -1,
         flags: &["write"],
@@ -530,6 +561,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::All,
     },
     CommandSpec {
+        id: 31,
         name: "flushdb",
         arity: -1,
         flags: &["write"],
@@ -544,6 +576,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::All,
     },
     CommandSpec {
+        id: 32,
         name: "get",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -563,6 +596,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 33,
         name: "getbit",
         arity: 3,
         flags: &["readonly", "fast"],
@@ -582,6 +616,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 34,
         name: "getdel",
         arity: 2,
         flags: &["write", "fast"],
@@ -601,6 +636,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 35,
         name: "getex",
         arity: -2,
         flags: &["write", "fast"],
@@ -620,6 +656,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 36,
         name: "getrange",
         arity: 4,
         flags: &["readonly"],
@@ -639,6 +676,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 37,
         name: "getset",
         arity: 3,
         flags: &["write", "denyoom", "fast"],
@@ -658,6 +696,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 38,
         name: "hello",
         arity: -1,
         flags: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
@@ -672,6 +711,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 39,
         name: "incr",
         arity: 2,
         flags: &["write", "denyoom", "fast"],
@@ -691,6 +731,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 40,
         name: "incrby",
         arity: 3,
         flags: &["write", "denyoom", "fast"],
@@ -710,6 +751,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 41,
         name: "incrbyfloat",
         arity: 3,
         flags: &["write", "denyoom", "fast"],
@@ -729,6 +771,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 42,
         name: "info",
         arity: -1,
         flags: &["loading", "stale"],
@@ -743,6 +786,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 43,
         name: "keys",
         arity: 2,
         flags: &["readonly"],
@@ -757,6 +801,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::All,
     },
     CommandSpec {
+        id: 44,
         name: "lcs",
         arity: -3,
         flags: &["readonly"],
@@ -776,6 +821,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 45,
         name: "mget",
         arity: -2,
         flags: &["readonly", "fast"],
@@ -795,6 +841,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 46,
         name: "move",
         arity: 3,
         flags: &["write", "fast"],
@@ -814,6 +861,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 47,
         name: "mset",
         arity: -3,
         flags: &["write", "denyoom"],
@@ -833,6 +881,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 48,
         name: "msetnx",
         arity: -3,
         flags: &["write", "denyoom"],
@@ -852,6 +901,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 51,
         name: "object",
         arity: -2,
         flags: &[],
@@ -863,6 +913,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         key_specs: &[],
         subcommands: &[
             CommandSpec {
+                id: 49,
                 name: "object|help",
                 arity: 2,
                 flags: &["loading", "stale"],
@@ -877,6 +928,7 @@ pub static COMMANDS: &[CommandSpec] = &[
                 lock: Lock::None,
             },
             CommandSpec {
+                id: 50,
                 name: "object|encoding",
                 arity: 3,
                 flags: &["readonly"],
@@ -900,6 +952,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 52,
         name: "persist",
         arity: 2,
         flags: &["write", "fast"],
@@ -919,6 +972,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 53,
         name: "pexpire",
         arity: -3,
         flags: &["write", "fast"],
@@ -938,6 +992,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 54,
         name: "pexpireat",
         arity: -3,
         flags: &["write", "fast"],
@@ -957,6 +1012,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 55,
         name: "pexpiretime",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -976,6 +1032,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 56,
         name: "ping",
         arity: -1,
         flags: &["fast"],
@@ -990,6 +1047,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 57,
         name: "psetex",
         arity: 4,
         flags: &["write", "denyoom"],
@@ -1009,6 +1067,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 58,
         name: "pttl",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -1028,6 +1087,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 59,
         name: "quit",
         arity: -1,
         flags: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
@@ -1042,6 +1102,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 60,
         name: "randomkey",
         arity: 1,
         flags: &["readonly"],
@@ -1056,6 +1117,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::All,
     },
     CommandSpec {
+        id: 61,
         name: "rename",
         arity: 3,
         flags: &["write"],
@@ -1083,6 +1145,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 62,
         name: "renamenx",
         arity: 3,
         flags: &["write", "fast"],
@@ -1110,6 +1173,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 63,
         name: "reset",
         arity: 1,
         flags: &["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
@@ -1124,6 +1188,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 64,
         name: "scan",
         arity: -2,
         flags: &["readonly"],
@@ -1138,6 +1203,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::All,
     },
     CommandSpec {
+        id: 65,
         name: "select",
         arity: 2,
         flags: &["loading", "stale", "fast"],
@@ -1152,6 +1218,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 66,
         name: "set",
         arity: -3,
         flags: &["write", "denyoom"],
@@ -1171,6 +1238,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 67,
         name: "setbit",
         arity: 4,
         flags: &["write", "denyoom"],
@@ -1190,6 +1258,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 68,
         name: "setex",
         arity: 4,
         flags: &["write", "denyoom"],
@@ -1209,6 +1278,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 69,
         name: "setnx",
         arity: 3,
         flags: &["write", "denyoom", "fast"],
@@ -1228,6 +1298,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 70,
         name: "setrange",
         arity: 4,
         flags: &["write", "denyoom"],
@@ -1247,6 +1318,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 71,
         name: "shutdown",
         arity: -1,
         flags: &["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"],
@@ -1261,6 +1333,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 72,
         name: "strlen",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -1280,6 +1353,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 73,
         name: "substr",
         arity: 4,
         flags: &["readonly"],
@@ -1299,6 +1373,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 74,
         name: "swapdb",
         arity: 3,
         flags: &["write", "fast"],
@@ -1313,6 +1388,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::All,
     },
     CommandSpec {
+        id: 75,
         name: "time",
         arity: 1,
         flags: &["loading", "stale", "fast"],
@@ -1327,6 +1403,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::None,
     },
     CommandSpec {
+        id: 76,
         name: "touch",
         arity: -2,
         flags: &["readonly", "fast"],
@@ -1346,6 +1423,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 77,
         name: "ttl",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -1365,6 +1443,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 78,
         name: "type",
         arity: 2,
         flags: &["readonly", "fast"],
@@ -1384,6 +1463,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
     CommandSpec {
+        id: 79,
         name: "unlink",
         arity: -2,
         flags: &["write", "fast"],
@@ -1403,3 +1483,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         lock: Lock::Keys,
     },
 ];
+
+/// Number of entries (commands and subcommands); `CommandSpec::id` is below it.
+pub const COMMAND_IDS: usize = 80;
