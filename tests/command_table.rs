@@ -1,6 +1,7 @@
 //! The command table against Redis 7.0.15: every COMMAND INFO entry the live server gives must equal the entry
 //! captured from redis-server (tests/fixtures/redis-7.0.15/command-info.resp2, by scripts/capture-redis-fixtures),
-//! except that a container lists only the subcommands Shoal implements.
+//! except that a container lists only the subcommands Shoal implements. The Redis 7.2 additions Shoal implements
+//! (CLIENT SETINFO, CLIENT NO-TOUCH, CLUSTER MYSHARDID) are compared with tests/fixtures/redis-7.2-additions/.
 
 mod support;
 
@@ -9,30 +10,34 @@ use std::collections::HashMap;
 use shoal::protocol::value::RespValue;
 use support::Server;
 
+/// Every captured entry by name, subcommands included: Redis 7.0.15 first, then the 7.2 additions.
 fn fixture() -> HashMap<Vec<u8>, RespValue> {
-    let raw = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/redis-7.0.15/command-info.resp2"))
-        .expect("fixture present");
-    let Some((RespValue::Array(entries), _)) = RespValue::parse(&raw) else { panic!("fixture is not an array") };
     let mut by_name = HashMap::new();
-    for e in entries {
-        if let RespValue::Array(fields) = &e {
-            if let Some(name) = fields.first().and_then(RespValue::as_bytes) {
-                by_name.insert(name.to_vec(), e.clone());
+    for file in ["redis-7.0.15/command-info.resp2", "redis-7.2-additions/command-info.resp2"] {
+        let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        let raw = std::fs::read(&path).expect("fixture present");
+        let Some((RespValue::Array(entries), _)) = RespValue::parse(&raw) else { panic!("{file} is not an array") };
+        let mut stack = entries;
+        while let Some(e) = stack.pop() {
+            if let RespValue::Array(fields) = &e {
+                if let Some(name) = fields.first().and_then(RespValue::as_bytes) {
+                    by_name.entry(name.to_vec()).or_insert_with(|| e.clone());
+                }
+                if let Some(RespValue::Array(subs)) = fields.get(9) {
+                    stack.extend(subs.iter().cloned());
+                }
             }
         }
     }
     by_name
 }
 
-/// Redis's entry with its subcommand list reduced to the names in `keep`.
-fn restrict_subcommands(entry: &RespValue, keep: &[Vec<u8>]) -> RespValue {
+/// The captured entry with its subcommand list replaced by the captured entries of the subcommands in `keep`.
+fn restrict_subcommands(entry: &RespValue, keep: &[Vec<u8>], all: &HashMap<Vec<u8>, RespValue>) -> RespValue {
     let RespValue::Array(fields) = entry else { return entry.clone() };
     let mut fields = fields.clone();
-    if let Some(RespValue::Array(subs)) = fields.get_mut(9) {
-        subs.retain(|s| match s {
-            RespValue::Array(f) => f.first().and_then(RespValue::as_bytes).is_some_and(|n| keep.iter().any(|k| k == n)),
-            _ => false,
-        });
+    if fields.len() > 9 {
+        fields[9] = RespValue::Array(keep.iter().filter_map(|k| all.get(k).cloned()).collect());
     }
     RespValue::Array(fields)
 }
@@ -67,7 +72,11 @@ fn every_command_info_matches_redis_7_0_15() {
         let RespValue::Array(mut entries) = c.value(&["COMMAND", "INFO", &name]) else { panic!("array") };
         let ours = entries.remove(0);
         let theirs = redis.get(name.as_bytes()).unwrap_or_else(|| panic!("{name} is not a Redis 7.0.15 command"));
-        let expected = restrict_subcommands(theirs, &subcommand_names(&ours));
+        let ours_subs = subcommand_names(&ours);
+        for sub in &ours_subs {
+            assert!(redis.contains_key(sub), "{} is not a Redis command", String::from_utf8_lossy(sub));
+        }
+        let expected = restrict_subcommands(theirs, &ours_subs, &redis);
         assert_eq!(ours, expected, "COMMAND INFO {name} differs from redis-server 7.0.15");
         // Every listed command dispatches to a handler: it never answers "unknown command".
         if name == "shutdown" || name == "quit" {

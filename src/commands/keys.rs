@@ -661,3 +661,15 @@ mod tests {
         assert_eq!(out.buf, b"-ERR Unsupported option foo\r\n");
     }
 }
+
+pub fn object_freq(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
+    ctx.out.error("ERR not implemented yet");
+}
+
+pub fn object_idletime(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
+    ctx.out.error("ERR not implemented yet");
+}
+
+pub fn object_refcount(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
+    ctx.out.error("ERR not implemented yet");
+}

@@ -7,11 +7,15 @@
 pub mod args;
 pub mod bitmap;
 pub mod client;
+pub mod client_cmd;
 pub mod connection;
+pub mod debug;
 pub mod dispatch;
 pub mod errors;
 pub mod info;
+pub mod introspection;
 pub mod keys;
+pub mod memory_cmd;
 pub mod server;
 pub mod spec;
 pub mod string;

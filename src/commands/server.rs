@@ -226,16 +226,47 @@ fn docs() -> &'static HashMap<String, RespValue> {
     static DOCS: OnceLock<HashMap<String, RespValue>> = OnceLock::new();
     DOCS.get_or_init(|| {
         let raw = include_bytes!("../../tests/fixtures/redis-7.0.15/command-docs.resp3");
+        // Redis 7.2 additions (CLIENT SETINFO, ...), keyed `container|sub`: merged into their container's docs.
+        let additions = include_bytes!("../../tests/fixtures/redis-7.2-additions/command-docs.resp3");
+        let mut extra: Vec<(RespValue, RespValue)> = match RespValue::parse(additions) {
+            Some((RespValue::Map(pairs), _)) => pairs,
+            _ => Vec::new(),
+        };
         let mut docs = HashMap::new();
         if let Some((RespValue::Map(pairs), _)) = RespValue::parse(raw) {
             for (name, doc) in pairs {
                 let Some(name) = name.as_bytes().map(|n| String::from_utf8_lossy(n).into_owned()) else { continue };
                 let Some(spec) = lookup(name.as_bytes()) else { continue };
+                let prefix = format!("{name}|");
+                let mine: Vec<(RespValue, RespValue)> = extra
+                    .iter()
+                    .filter(|(n, _)| n.as_bytes().is_some_and(|n| n.starts_with(prefix.as_bytes())))
+                    .cloned()
+                    .collect();
+                extra.retain(|(n, _)| !n.as_bytes().is_some_and(|n| n.starts_with(prefix.as_bytes())));
+                let doc = with_added_subcommands(doc, mine);
                 docs.insert(name, only_implemented_subcommands(spec, doc));
             }
         }
         docs
     })
+}
+
+/// Appends subcommand docs to a container's `subcommands` map.
+fn with_added_subcommands(doc: RespValue, added: Vec<(RespValue, RespValue)>) -> RespValue {
+    if added.is_empty() {
+        return doc;
+    }
+    let RespValue::Map(mut fields) = doc else { return doc };
+    for (k, v) in fields.iter_mut() {
+        if k.as_bytes() == Some(b"subcommands") {
+            if let RespValue::Map(subs) = v {
+                subs.extend(added);
+                return RespValue::Map(fields);
+            }
+        }
+    }
+    RespValue::Map(fields)
 }
 
 /// Drops the docs of subcommands Shoal does not implement, so DOCS and INFO list the same things.
@@ -397,4 +428,8 @@ pub fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     ctx.server.request_shutdown(mode);
     // Redis closes the connection without a reply when the shutdown succeeds.
     ctx.client.close_after_reply = true;
+}
+
+pub fn config_rewrite(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
+    ctx.out.error("ERR not implemented yet");
 }
