@@ -12,6 +12,7 @@
 //! - [`slot`], [`num`], [`glob`]: hash slots; Redis's number parsing/printing; glob patterns.
 
 pub mod alloc;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod glob;

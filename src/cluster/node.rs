@@ -1,0 +1,175 @@
+//! A cluster node as this node knows it: identity, address, role, epochs, liveness timers and failure reports.
+//!
+//! Flag bits are Redis's (`CLUSTER_NODE_*`), the same values the bus carries, so a node's flags go on the
+//! wire unchanged. Names and texts follow the spec's vocabulary (primary/replica in code; Redis's
+//! `master`/`slave` words where its output formats use them).
+
+use std::fmt;
+
+/// Node flag bits, as in Redis's cluster.h and on the bus.
+pub mod flags {
+    pub const MASTER: u16 = 1;
+    pub const SLAVE: u16 = 2;
+    pub const PFAIL: u16 = 4;
+    pub const FAIL: u16 = 8;
+    pub const MYSELF: u16 = 16;
+    pub const HANDSHAKE: u16 = 32;
+    pub const NOADDR: u16 = 64;
+    pub const MEET: u16 = 128;
+    pub const MIGRATE_TO: u16 = 256;
+    pub const NOFAILOVER: u16 = 512;
+    pub const EXTENSIONS_SUPPORTED: u16 = 1024;
+}
+
+/// A 40-character lower-case hex node id (or shard id).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub [u8; 40]);
+
+impl NodeId {
+    /// A fresh random id (node ids are random 160-bit values printed in hex).
+    pub fn random(rng: &mut fastrand::Rng) -> NodeId {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = [0u8; 40];
+        for b in id.iter_mut() {
+            *b = HEX[rng.usize(..16)];
+        }
+        NodeId(id)
+    }
+
+    /// Parses 40 hex characters (Redis accepts only these in nodes.conf and commands).
+    pub fn parse(s: &[u8]) -> Option<NodeId> {
+        if s.len() != 40 || !s.iter().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut id = [0u8; 40];
+        id.copy_from_slice(s);
+        Some(NodeId(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Always ASCII hex (constructed by `random` or validated by `parse`).
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str()[..8])
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure report: `reporter` (a voting primary) said this node is PFAIL/FAIL at `time_ms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailReport {
+    pub reporter: NodeId,
+    pub time_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub id: NodeId,
+    pub shard_id: Option<NodeId>,
+    pub flags: u16,
+    pub ip: String,
+    pub port: u16,
+    pub cport: u16,
+    pub pport: u16,
+    pub hostname: String,
+    /// The primary of a replica.
+    pub primary: Option<NodeId>,
+    pub config_epoch: u64,
+    /// When we sent a PING still unanswered (0 = none outstanding).
+    pub ping_sent_ms: u64,
+    pub pong_received_ms: u64,
+    pub data_received_ms: u64,
+    pub fail_time_ms: u64,
+    pub voted_time_ms: u64,
+    pub repl_offset: u64,
+    /// When the node entered handshake or was created (for the handshake timeout).
+    pub created_ms: u64,
+    /// Whether our outbound link to it is up (CLUSTER NODES `connected` / `disconnected`).
+    pub link_connected: bool,
+    pub fail_reports: Vec<FailReport>,
+}
+
+impl Node {
+    pub fn new(id: NodeId, flags: u16, now_ms: u64) -> Node {
+        Node {
+            id,
+            shard_id: None,
+            flags,
+            ip: String::new(),
+            port: 0,
+            cport: 0,
+            pport: 0,
+            hostname: String::new(),
+            primary: None,
+            config_epoch: 0,
+            ping_sent_ms: 0,
+            pong_received_ms: 0,
+            data_received_ms: 0,
+            fail_time_ms: 0,
+            voted_time_ms: 0,
+            repl_offset: 0,
+            created_ms: now_ms,
+            link_connected: false,
+            fail_reports: Vec::new(),
+        }
+    }
+
+    pub fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+
+    pub fn is_primary(&self) -> bool {
+        self.has(flags::MASTER)
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.has(flags::SLAVE)
+    }
+
+    pub fn is_myself(&self) -> bool {
+        self.has(flags::MYSELF)
+    }
+
+    pub fn is_failing(&self) -> bool {
+        self.has(flags::FAIL) || self.has(flags::PFAIL)
+    }
+
+    /// The comma-separated flag list of CLUSTER NODES (`myself,master`, `slave,fail?`, `noflags`).
+    pub fn flag_names(&self) -> String {
+        const NAMES: &[(u16, &str)] = &[
+            (flags::MYSELF, "myself"),
+            (flags::MASTER, "master"),
+            (flags::SLAVE, "slave"),
+            (flags::PFAIL, "fail?"),
+            (flags::FAIL, "fail"),
+            (flags::HANDSHAKE, "handshake"),
+            (flags::NOADDR, "noaddr"),
+            (flags::NOFAILOVER, "nofailover"),
+        ];
+        let names: Vec<&str> = NAMES.iter().filter(|(bit, _)| self.flags & bit != 0).map(|(_, n)| *n).collect();
+        if names.is_empty() {
+            "noflags".to_string()
+        } else {
+            names.join(",")
+        }
+    }
+
+    /// `ip:port@cport[,hostname]` as CLUSTER NODES and nodes.conf print it.
+    pub fn address(&self) -> String {
+        let mut s = format!("{}:{}@{}", self.ip, self.port, self.cport);
+        if !self.hostname.is_empty() {
+            s.push(',');
+            s.push_str(&self.hostname);
+        }
+        s
+    }
+}

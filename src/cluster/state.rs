@@ -1,0 +1,453 @@
+//! The cluster's configuration as this node sees it — nodes, slot owners, epochs, open slots — and the rules
+//! that change it. Pure: it never touches a socket, a clock or a file. Time comes in as `now_ms`, randomness
+//! from a seeded generator, and everything that must happen outside (save nodes.conf, send a packet, log a
+//! state change) is queued as an [`Effect`] for the driver, in the order it must happen (persist before send).
+//! That is what lets the simulated-network tests run hundreds of seeded scenarios in seconds.
+
+use std::collections::BTreeMap;
+
+use super::node::{flags, Node, NodeId};
+use super::nodes_conf::{self, NodesConf, OpenSlot};
+use crate::slot::SLOT_COUNT;
+
+/// Something the driver must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Write nodes.conf now (`fsync`: before any packet queued after this effect leaves).
+    SaveConfig { fsync: bool },
+    /// Log `Cluster state changed: ok|fail`.
+    StateChanged { ok: bool },
+    /// Open the bus link to a node we just learned about (MEET or gossip).
+    Connect { node: NodeId, ip: String, cport: u16 },
+    /// The slot map changed: publish a new routing table.
+    RoutingChanged,
+}
+
+/// Cluster-wide health as `CLUSTER INFO cluster_state` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    Fail,
+}
+
+/// Knobs the rules depend on (from the config).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub node_timeout_ms: u64,
+    pub require_full_coverage: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { node_timeout_ms: 15_000, require_full_coverage: true }
+    }
+}
+
+pub struct ClusterState {
+    pub myself: NodeId,
+    pub nodes: BTreeMap<NodeId, Node>,
+    /// Owner of every slot.
+    slots: Box<[Option<NodeId>]>,
+    pub open_slots: Vec<OpenSlot>,
+    pub current_epoch: u64,
+    pub last_vote_epoch: u64,
+    pub health: Health,
+    pub options: Options,
+    /// Nodes forgotten with CLUSTER FORGET, and until when they stay banned (ms).
+    pub blacklist: BTreeMap<NodeId, u64>,
+    effects: Vec<Effect>,
+    rng: fastrand::Rng,
+}
+
+/// Redis's reply texts for CLUSTER subcommand errors.
+pub mod errors {
+    pub const INVALID_SLOT: &str = "ERR Invalid or out of range slot";
+    pub const UNKNOWN_NODE: &str = "ERR Unknown node";
+}
+
+impl ClusterState {
+    /// A fresh node: a random id, no slots, epochs 0, healthy only once it owns the slots.
+    pub fn new(seed: u64, ip: &str, port: u16, cport: u16, now_ms: u64, options: Options) -> ClusterState {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let id = NodeId::random(&mut rng);
+        let mut me = Node::new(id, flags::MYSELF | flags::MASTER, now_ms);
+        me.ip = ip.to_string();
+        me.port = port;
+        me.cport = cport;
+        me.shard_id = Some(NodeId::random(&mut rng));
+        me.link_connected = true;
+        let mut nodes = BTreeMap::new();
+        nodes.insert(id, me);
+        let mut state = ClusterState {
+            myself: id,
+            nodes,
+            slots: vec![None; SLOT_COUNT].into_boxed_slice(),
+            open_slots: Vec::new(),
+            current_epoch: 0,
+            last_vote_epoch: 0,
+            health: Health::Fail,
+            options,
+            blacklist: BTreeMap::new(),
+            effects: Vec::new(),
+            rng,
+        };
+        state.update_health();
+        state.effects.clear();
+        state
+    }
+
+    /// Rebuilds the state from nodes.conf (a restarted node keeps its id, epochs and slots).
+    pub fn from_conf(conf: NodesConf, seed: u64, options: Options) -> Result<ClusterState, String> {
+        let me = conf.myself().ok_or("nodes.conf has no node flagged myself")?.id;
+        let mut slots = vec![None; SLOT_COUNT].into_boxed_slice();
+        for &(a, b, owner) in &conf.slots {
+            for s in a..=b {
+                slots[s as usize] = Some(owner);
+            }
+        }
+        let mut nodes = BTreeMap::new();
+        for mut n in conf.nodes {
+            // Links are down until the driver reconnects; a stale PFAIL would only confuse.
+            n.link_connected = n.is_myself();
+            n.flags &= !flags::PFAIL;
+            nodes.insert(n.id, n);
+        }
+        let mut state = ClusterState {
+            myself: me,
+            nodes,
+            slots,
+            open_slots: conf.open_slots,
+            current_epoch: conf.current_epoch,
+            last_vote_epoch: conf.last_vote_epoch,
+            health: Health::Fail,
+            options,
+            blacklist: BTreeMap::new(),
+            effects: Vec::new(),
+            rng: fastrand::Rng::with_seed(seed),
+        };
+        state.update_health();
+        state.effects.clear();
+        Ok(state)
+    }
+
+    /// The effects queued since the last call, in order.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub fn me(&self) -> &Node {
+        // `myself` is inserted at construction and never removed.
+        &self.nodes[&self.myself]
+    }
+
+    fn me_mut(&mut self) -> &mut Node {
+        let id = self.myself;
+        self.nodes.entry(id).or_insert_with(|| Node::new(id, flags::MYSELF | flags::MASTER, 0))
+    }
+
+    pub fn slot_owner(&self, slot: u16) -> Option<NodeId> {
+        self.slots.get(slot as usize).copied().flatten()
+    }
+
+    /// The slots owned by `node`, as inclusive ranges.
+    pub fn slot_ranges_of(&self, node: &NodeId) -> Vec<(u16, u16)> {
+        nodes_conf::ranges((0..SLOT_COUNT as u16).filter(|&s| self.slots[s as usize] == Some(*node)))
+    }
+
+    pub fn slots_assigned(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Primaries owning at least one slot: the voters, and `cluster_size`.
+    pub fn voting_primaries(&self) -> usize {
+        let mut owners: Vec<NodeId> = self.slots.iter().flatten().copied().collect();
+        owners.sort_unstable();
+        owners.dedup();
+        owners.len()
+    }
+
+    fn save(&mut self, fsync: bool) {
+        self.effects.push(Effect::SaveConfig { fsync });
+    }
+
+    /// Recomputes `health` (Redis's `clusterUpdateState`, without the minority-partition rules that come with
+    /// failure detection) and queues a StateChanged effect when it flips.
+    pub fn update_health(&mut self) {
+        let mut ok = true;
+        if self.options.require_full_coverage {
+            for owner in self.slots.iter() {
+                match owner {
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                    Some(id) => {
+                        if self.nodes.get(id).is_none_or(|n| n.has(flags::FAIL)) {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let new = if ok { Health::Ok } else { Health::Fail };
+        if new != self.health {
+            self.health = new;
+            self.effects.push(Effect::StateChanged { ok });
+        }
+    }
+
+    fn assign(&mut self, slot: u16, owner: Option<NodeId>) {
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            *s = owner;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // CLUSTER commands that change the configuration. Errors are Redis's reply texts.
+
+    /// CLUSTER ADDSLOTS / ADDSLOTSRANGE: all or nothing, as Redis checks every slot first.
+    pub fn add_slots(&mut self, slots: &[u16]) -> Result<(), String> {
+        let mut seen = vec![false; SLOT_COUNT];
+        for &s in slots {
+            if self.slot_owner(s).is_some() {
+                return Err(format!("ERR Slot {s} is already busy"));
+            }
+            if std::mem::replace(&mut seen[s as usize], true) {
+                return Err(format!("ERR Slot {s} specified multiple times"));
+            }
+        }
+        let me = self.myself;
+        for &s in slots {
+            self.open_slots.retain(|o| !matches!(o, OpenSlot::Importing { slot, .. } if *slot == s));
+            self.assign(s, Some(me));
+        }
+        self.after_slot_change();
+        Ok(())
+    }
+
+    /// CLUSTER DELSLOTS / DELSLOTSRANGE.
+    pub fn del_slots(&mut self, slots: &[u16]) -> Result<(), String> {
+        let mut seen = vec![false; SLOT_COUNT];
+        for &s in slots {
+            if self.slot_owner(s).is_none() {
+                return Err(format!("ERR Slot {s} is already unassigned"));
+            }
+            if std::mem::replace(&mut seen[s as usize], true) {
+                return Err(format!("ERR Slot {s} specified multiple times"));
+            }
+        }
+        for &s in slots {
+            self.assign(s, None);
+        }
+        self.after_slot_change();
+        Ok(())
+    }
+
+    /// CLUSTER FLUSHSLOTS (the caller checked that the database is empty).
+    pub fn flush_slots(&mut self) {
+        let me = self.myself;
+        for s in 0..SLOT_COUNT as u16 {
+            if self.slot_owner(s) == Some(me) {
+                self.assign(s, None);
+            }
+        }
+        self.after_slot_change();
+    }
+
+    fn after_slot_change(&mut self) {
+        self.update_health();
+        self.save(true);
+        self.effects.push(Effect::RoutingChanged);
+    }
+
+    /// CLUSTER SET-CONFIG-EPOCH: only on a node that knows no other node and has configEpoch 0.
+    pub fn set_config_epoch(&mut self, epoch: i64) -> Result<(), String> {
+        if epoch < 0 {
+            return Err(format!("ERR Invalid config epoch specified: {epoch}"));
+        }
+        if self.nodes.len() > 1 {
+            return Err(
+                "ERR The user can assign a config epoch only when the node does not know any other node.".to_string()
+            );
+        }
+        if self.me().config_epoch != 0 {
+            return Err("ERR Node config epoch is already non-zero".to_string());
+        }
+        let epoch = epoch as u64;
+        self.me_mut().config_epoch = epoch;
+        if self.current_epoch < epoch {
+            self.current_epoch = epoch;
+        }
+        self.save(true);
+        Ok(())
+    }
+
+    /// CLUSTER BUMPEPOCH: `BUMPED <epoch>` or `STILL <epoch>` when ours is already the unique maximum.
+    pub fn bump_epoch(&mut self) -> (bool, u64) {
+        let mine = self.me().config_epoch;
+        let max_other = self.nodes.values().filter(|n| !n.is_myself()).map(|n| n.config_epoch).max().unwrap_or(0);
+        if mine == 0 || mine <= max_other || mine != self.current_epoch {
+            self.current_epoch += 1;
+            let epoch = self.current_epoch;
+            self.me_mut().config_epoch = epoch;
+            self.save(true);
+            (true, epoch)
+        } else {
+            (false, mine)
+        }
+    }
+
+    /// CLUSTER MEET: start a handshake with the node at `ip:port@cport` (it gets a random id until its first
+    /// PONG tells us the real one).
+    pub fn meet(&mut self, ip: &str, port: u16, cport: u16, now_ms: u64) -> Result<(), String> {
+        let exists =
+            self.nodes.values().any(|n| n.ip == ip && n.port == port && n.cport == cport && n.has(flags::HANDSHAKE));
+        if exists {
+            return Ok(());
+        }
+        let id = NodeId::random(&mut self.rng);
+        let mut node = Node::new(id, flags::HANDSHAKE | flags::MEET, now_ms);
+        node.ip = ip.to_string();
+        node.port = port;
+        node.cport = cport;
+        self.nodes.insert(id, node);
+        self.effects.push(Effect::Connect { node: id, ip: ip.to_string(), cport });
+        Ok(())
+    }
+
+    /// CLUSTER FORGET: drop a node and ban it for `ttl_ms` so gossip does not bring it back.
+    pub fn forget(&mut self, id: &NodeId, now_ms: u64, ttl_ms: u64) -> Result<(), String> {
+        if *id == self.myself {
+            return Err("ERR I tried hard but I can't forget myself...".to_string());
+        }
+        if !self.nodes.contains_key(id) {
+            return Err(format!("ERR Unknown node {id}"));
+        }
+        if self.me().primary == Some(*id) {
+            return Err("ERR Can't forget my master!".to_string());
+        }
+        self.remove_node(id);
+        self.blacklist.insert(*id, now_ms + ttl_ms);
+        self.update_health();
+        self.save(true);
+        Ok(())
+    }
+
+    fn remove_node(&mut self, id: &NodeId) {
+        self.nodes.remove(id);
+        for s in 0..SLOT_COUNT as u16 {
+            if self.slot_owner(s) == Some(*id) {
+                self.assign(s, None);
+            }
+        }
+        for n in self.nodes.values_mut() {
+            n.fail_reports.retain(|r| r.reporter != *id);
+        }
+        self.effects.push(Effect::RoutingChanged);
+    }
+
+    /// The CLUSTER NODES text (also the node lines of nodes.conf).
+    pub fn nodes_text(&self) -> String {
+        let mut out = String::new();
+        let me = self.me();
+        out.push_str(&nodes_conf::node_line(me, &self.slot_ranges_of(&me.id), &self.open_slots));
+        out.push('\n');
+        for n in self.nodes.values().filter(|n| !n.is_myself()) {
+            let ranges = if n.is_primary() { self.slot_ranges_of(&n.id) } else { Vec::new() };
+            out.push_str(&nodes_conf::node_line(n, &ranges, &[]));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// What nodes.conf must hold now.
+    pub fn to_conf(&self) -> NodesConf {
+        let mut slots = Vec::new();
+        for n in self.nodes.values() {
+            for (a, b) in self.slot_ranges_of(&n.id) {
+                slots.push((a, b, n.id));
+            }
+        }
+        let mut nodes: Vec<Node> = vec![self.me().clone()];
+        nodes.extend(self.nodes.values().filter(|n| !n.is_myself()).cloned());
+        NodesConf {
+            nodes,
+            slots,
+            open_slots: self.open_slots.clone(),
+            current_epoch: self.current_epoch,
+            last_vote_epoch: self.last_vote_epoch,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh() -> ClusterState {
+        ClusterState::new(7, "127.0.0.1", 7000, 17000, 1_000, Options::default())
+    }
+
+    #[test]
+    fn a_fresh_node_is_a_slotless_primary_in_fail_state() {
+        let s = fresh();
+        assert_eq!(s.health, Health::Fail);
+        assert_eq!(s.slots_assigned(), 0);
+        assert!(s.me().is_primary() && s.me().is_myself());
+        let text = s.nodes_text();
+        assert!(text.starts_with(&format!("{} 127.0.0.1:7000@17000 myself,master - 0 0 0 connected\n", s.myself)));
+    }
+
+    #[test]
+    fn add_and_delete_slots_follow_redis_rules() {
+        let mut s = fresh();
+        assert_eq!(s.add_slots(&[1, 1]), Err("ERR Slot 1 specified multiple times".into()));
+        assert_eq!(s.slots_assigned(), 0, "all or nothing");
+        let all: Vec<u16> = (0..SLOT_COUNT as u16).collect();
+        s.add_slots(&all).unwrap();
+        assert_eq!(s.health, Health::Ok);
+        assert!(s.take_effects().contains(&Effect::StateChanged { ok: true }));
+        assert_eq!(s.add_slots(&[5]), Err("ERR Slot 5 is already busy".into()));
+        s.del_slots(&[5]).unwrap();
+        assert_eq!(s.health, Health::Fail);
+        assert_eq!(s.del_slots(&[5]), Err("ERR Slot 5 is already unassigned".into()));
+        assert_eq!(s.slot_ranges_of(&s.myself), vec![(0, 4), (6, 16383)]);
+    }
+
+    #[test]
+    fn config_epoch_rules() {
+        let mut s = fresh();
+        s.set_config_epoch(3).unwrap();
+        assert_eq!((s.me().config_epoch, s.current_epoch), (3, 3));
+        assert!(s.set_config_epoch(4).is_err(), "only once");
+        assert_eq!(s.bump_epoch(), (false, 3), "already the unique maximum");
+        s.meet("127.0.0.1", 7001, 17001, 2_000).unwrap();
+        assert!(s.set_config_epoch(5).is_err(), "not once another node is known");
+    }
+
+    #[test]
+    fn state_survives_a_nodes_conf_round_trip() {
+        let mut s = fresh();
+        s.add_slots(&(0..100).collect::<Vec<u16>>()).unwrap();
+        s.set_config_epoch(2).unwrap();
+        let text = nodes_conf::render(&s.to_conf());
+        let back = ClusterState::from_conf(nodes_conf::parse(&text).unwrap().unwrap(), 1, Options::default()).unwrap();
+        assert_eq!(back.myself, s.myself);
+        assert_eq!(back.me().config_epoch, 2);
+        assert_eq!(back.current_epoch, 2);
+        assert_eq!(back.slot_ranges_of(&back.myself), vec![(0, 99)]);
+    }
+
+    #[test]
+    fn forget_rules() {
+        let mut s = fresh();
+        let me = s.myself;
+        assert_eq!(s.forget(&me, 0, 60_000), Err("ERR I tried hard but I can't forget myself...".into()));
+        s.meet("127.0.0.1", 7001, 17001, 0).unwrap();
+        let other = *s.nodes.keys().find(|k| **k != me).unwrap();
+        s.forget(&other, 0, 60_000).unwrap();
+        assert!(s.blacklist.contains_key(&other));
+        assert_eq!(s.nodes.len(), 1);
+    }
+}
