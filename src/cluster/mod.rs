@@ -3,4 +3,5 @@
 
 pub mod node;
 pub mod nodes_conf;
+pub mod route;
 pub mod state;
