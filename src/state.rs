@@ -72,6 +72,8 @@ pub struct ServerState {
     pub error_codes: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Calls, time, failures and rejections per command (INFO commandstats).
     pub command_stats: crate::stats::CommandStats,
+    /// Cluster mode only: the node's cluster state and published routing table.
+    pub cluster: Option<crate::cluster::handle::ClusterHandle>,
 }
 
 impl ServerState {
@@ -93,6 +95,7 @@ impl ServerState {
             config_file: String::new(),
             error_codes: Mutex::new(Default::default()),
             command_stats: crate::stats::CommandStats::new(crate::commands::table::COMMAND_IDS),
+            cluster: None,
         })
     }
 

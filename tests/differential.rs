@@ -31,8 +31,15 @@ fn int_of(raw: &[u8]) -> Option<i64> {
 }
 
 fn run_script(name: &str, script: &str) -> Vec<String> {
-    let redis = Server::redis(&[]);
-    let shoal = Server::shoal(&[]);
+    // A first line `#! --flag value ...` starts both servers with those extra arguments.
+    let extra: Vec<&str> = script
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("#!"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    let redis = Server::redis(&extra);
+    let shoal = Server::shoal(&extra);
     let mut r = redis.conn();
     let mut s = shoal.conn();
     let mut failures = Vec::new();

@@ -57,7 +57,15 @@ pub struct ClusterState {
     pub blacklist: BTreeMap<NodeId, u64>,
     effects: Vec<Effect>,
     rng: fastrand::Rng,
+    /// The clock as last given by the driver (`set_time`).
+    now_ms: u64,
+    /// When this process started acting as a node: a primary stays in FAIL for its first
+    /// `WRITABLE_DELAY_MS` (Redis's CLUSTER_WRITABLE_DELAY), so it hears from the cluster before serving writes.
+    started_ms: u64,
 }
+
+/// Redis's CLUSTER_WRITABLE_DELAY.
+pub const WRITABLE_DELAY_MS: u64 = 2000;
 
 /// Redis's reply texts for CLUSTER subcommand errors.
 pub mod errors {
@@ -90,6 +98,8 @@ impl ClusterState {
             blacklist: BTreeMap::new(),
             effects: Vec::new(),
             rng,
+            now_ms,
+            started_ms: now_ms,
         };
         state.update_health();
         state.effects.clear();
@@ -97,7 +107,7 @@ impl ClusterState {
     }
 
     /// Rebuilds the state from nodes.conf (a restarted node keeps its id, epochs and slots).
-    pub fn from_conf(conf: NodesConf, seed: u64, options: Options) -> Result<ClusterState, String> {
+    pub fn from_conf(conf: NodesConf, seed: u64, options: Options, now_ms: u64) -> Result<ClusterState, String> {
         let me = conf.myself().ok_or("nodes.conf has no node flagged myself")?.id;
         let mut slots = vec![None; SLOT_COUNT].into_boxed_slice();
         for &(a, b, owner) in &conf.slots {
@@ -124,10 +134,23 @@ impl ClusterState {
             blacklist: BTreeMap::new(),
             effects: Vec::new(),
             rng: fastrand::Rng::with_seed(seed),
+            now_ms,
+            started_ms: now_ms,
         };
         state.update_health();
         state.effects.clear();
         Ok(state)
+    }
+
+    /// Advances the state's clock (the driver calls this before every input).
+    pub fn set_time(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    /// The periodic step (every 100 ms): re-evaluates health, which may flip once the writable delay passed.
+    pub fn tick(&mut self, now_ms: u64) {
+        self.set_time(now_ms);
+        self.update_health();
     }
 
     /// The effects queued since the last call, in order.
@@ -191,6 +214,12 @@ impl ClusterState {
             }
         }
         let new = if ok { Health::Ok } else { Health::Fail };
+        let writable_delay = self.me().is_primary()
+            && self.health == Health::Fail
+            && self.now_ms.saturating_sub(self.started_ms) < WRITABLE_DELAY_MS;
+        if new == Health::Ok && writable_delay {
+            return;
+        }
         if new != self.health {
             self.health = new;
             self.effects.push(Effect::StateChanged { ok });
@@ -347,6 +376,13 @@ impl ClusterState {
         self.effects.push(Effect::RoutingChanged);
     }
 
+    /// The shard id of a node: its own, or its primary's for a replica (a fresh id for nodes not told yet).
+    pub fn shard_id_of(&self, id: &NodeId) -> NodeId {
+        let node = self.nodes.get(id);
+        let primary = node.and_then(|n| n.primary).and_then(|p| self.nodes.get(&p));
+        primary.or(node).and_then(|n| n.shard_id).unwrap_or(*id)
+    }
+
     /// The CLUSTER NODES text (also the node lines of nodes.conf).
     pub fn nodes_text(&self) -> String {
         let mut out = String::new();
@@ -406,6 +442,8 @@ mod tests {
         assert_eq!(s.slots_assigned(), 0, "all or nothing");
         let all: Vec<u16> = (0..SLOT_COUNT as u16).collect();
         s.add_slots(&all).unwrap();
+        assert_eq!(s.health, Health::Fail, "a primary waits WRITABLE_DELAY_MS after start before serving");
+        s.tick(1_000 + WRITABLE_DELAY_MS);
         assert_eq!(s.health, Health::Ok);
         assert!(s.take_effects().contains(&Effect::StateChanged { ok: true }));
         assert_eq!(s.add_slots(&[5]), Err("ERR Slot 5 is already busy".into()));
@@ -432,7 +470,8 @@ mod tests {
         s.add_slots(&(0..100).collect::<Vec<u16>>()).unwrap();
         s.set_config_epoch(2).unwrap();
         let text = nodes_conf::render(&s.to_conf());
-        let back = ClusterState::from_conf(nodes_conf::parse(&text).unwrap().unwrap(), 1, Options::default()).unwrap();
+        let back =
+            ClusterState::from_conf(nodes_conf::parse(&text).unwrap().unwrap(), 1, Options::default(), 5).unwrap();
         assert_eq!(back.myself, s.myself);
         assert_eq!(back.me().config_epoch, 2);
         assert_eq!(back.current_epoch, 2);

@@ -18,6 +18,10 @@ pub struct ClientState {
     pub lib_ver: Option<Vec<u8>>,
     /// Name of the last command run (lower case), for CLIENT LIST's `cmd=`.
     pub last_command: &'static str,
+    /// Cluster mode: READONLY was sent (replica reads allowed on this connection).
+    pub readonly: bool,
+    /// Cluster mode: ASKING was sent; cleared after the next command.
+    pub asking: bool,
 }
 
 impl ClientState {

@@ -124,6 +124,12 @@ pub fn execute(server: &ServerState, client: &mut ClientState, out: &mut Reply, 
         server.command_stats.record_rejected(spec.id);
         return;
     }
+    if server.cluster.is_some() && !super::routing::serve_here(server, client, spec, &args, out) {
+        record_error(server, out, 1);
+        server.command_stats.record_rejected(spec.id);
+        client.asking = false;
+        return;
+    }
     let now_ms = unix_time_ms();
     let keyspace = &server.keyspace;
     let mut view = match spec.lock {
@@ -152,6 +158,10 @@ pub fn call(
     let usec = started.elapsed().as_micros() as u64;
     server.command_stats.record_call(spec.id, usec, out.errors_written != errors_before);
     client.last_command = spec.name;
+    // ASKING is one-shot: it covers only the command that follows it.
+    if spec.name != "asking" {
+        client.asking = false;
+    }
     let stats = &server.stats;
     crate::state::ServerStats::add(&stats.total_commands_processed, 1);
     if dirty > 0 {

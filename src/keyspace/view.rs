@@ -357,6 +357,29 @@ impl<'k> DbView<'k> {
         self.guards[shard_idx].as_deref().and_then(|s| s.dbs.get(self.db)).map_or(0, |d| d.tables[table].len())
     }
 
+    /// Up to `count` live keys stored in one hash slot (cluster mode): GETKEYSINSLOT.
+    pub fn keys_in_slot(&mut self, slot: u16, count: usize) -> Vec<Vec<u8>> {
+        let table = self.keyspace.table_index(slot);
+        let shard_idx = Keyspace::shard_of_slot(slot);
+        let now = self.now_ms;
+        let mut keys = Vec::new();
+        let Some(t) = self.guards[shard_idx].as_deref().and_then(|s| s.dbs.get(self.db)).map(|d| &d.tables[table])
+        else {
+            return keys;
+        };
+        let mut cursor = 0;
+        loop {
+            cursor = t.dict.scan(cursor, |e| {
+                if keys.len() < count && !is_expired(e.expire_at_ms, now) {
+                    keys.push(e.key.to_vec());
+                }
+            });
+            if cursor == 0 || keys.len() >= count {
+                return keys;
+            }
+        }
+    }
+
     /// Recomputes counters after bulk changes of a shard's tables.
     pub fn recount(&mut self) {
         for shard in self.guards.iter_mut().flatten() {

@@ -129,6 +129,42 @@ fn spawn_cron(state: Arc<ServerState>) -> std::thread::JoinHandle<()> {
         .unwrap_or_else(|e| panic!("cannot start the cron thread: {e}"))
 }
 
+/// Drives the cluster state's periodic step every 100 ms (Redis's clusterCron period).
+async fn cluster_cron(state: Arc<ServerState>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(100));
+    while state.shutdown_requested().is_none() {
+        interval.tick().await;
+        if let Some(cluster) = &state.cluster {
+            cluster.tick();
+        }
+    }
+}
+
+/// Loads or creates the node's cluster identity (nodes.conf in `dir`), as Redis does before listening.
+fn open_cluster(settings: &crate::config::Settings) -> Result<crate::cluster::handle::ClusterHandle, StartError> {
+    let cport = settings
+        .cluster_bus_port()
+        .ok_or_else(|| StartError("The cluster bus port (port + 10000) does not fit in 16 bits".into()))?;
+    let path = std::path::Path::new(&settings.cluster_config_file);
+    let path = if path.is_absolute() { path.to_path_buf() } else { settings.dir.join(path) };
+    crate::cluster::handle::ClusterHandle::open(
+        crate::cluster::handle::ClusterSettings {
+            config_path: path,
+            ip: String::new(),
+            port: settings.port,
+            cport,
+            node_timeout_ms: settings.cluster_node_timeout_ms,
+            require_full_coverage: true,
+            allow_reads_when_down: false,
+        },
+        crate::state::unix_time_ms(),
+    )
+    .map_err(|e| {
+        tracing::warn!("{e}");
+        StartError(e)
+    })
+}
+
 /// Runs the server until SHUTDOWN or a signal. Returns an error for a start-up failure (port busy...).
 pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), StartError> {
     let settings = config.snapshot();
@@ -142,6 +178,9 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
     let mut state_inner = ServerState::new(config);
     if let Some(state) = Arc::get_mut(&mut state_inner) {
         state.config_file = config_file.unwrap_or_default();
+        if settings.cluster_enabled {
+            state.cluster = Some(open_cluster(&settings)?);
+        }
     }
     let state = state_inner;
     banner(&state, settings.always_show_logo);
@@ -177,6 +216,9 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
             write_pidfile(pidfile);
         }
         let cron = spawn_cron(state.clone());
+        if state.cluster.is_some() {
+            tokio::spawn(cluster_cron(state.clone()));
+        }
         for listener in listeners {
             tokio::spawn(accept_loop(listener, state.clone()));
         }

@@ -1,0 +1,176 @@
+//! `ClusterHandle`: the driver side of the cluster state machine inside the server. It owns the state behind a
+//! mutex (taken by CLUSTER commands and, later, the bus), runs the effects the state queues — nodes.conf
+//! writes first, then everything else — and publishes the routing table that command dispatch reads
+//! without locking the state.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::node::NodeId;
+use super::nodes_conf;
+use super::route::{Endpoint, RoutingTable, NO_OWNER};
+use super::state::{ClusterState, Effect, Health, Options};
+use crate::slot::SLOT_COUNT;
+
+pub struct ClusterHandle {
+    state: Mutex<ClusterState>,
+    routing: RwLock<Arc<RoutingTable>>,
+    config_path: PathBuf,
+    /// Holds the advisory lock on nodes.conf for the life of the server.
+    _lock: Option<std::fs::File>,
+    pub allow_reads_when_down: bool,
+}
+
+/// What a start-up with `cluster-enabled yes` needs from the configuration.
+pub struct ClusterSettings {
+    pub config_path: PathBuf,
+    pub ip: String,
+    pub port: u16,
+    pub cport: u16,
+    pub node_timeout_ms: u64,
+    pub require_full_coverage: bool,
+    pub allow_reads_when_down: bool,
+}
+
+impl ClusterHandle {
+    /// Loads nodes.conf (or creates a fresh identity and writes it), taking the file lock. Errors are the
+    /// messages the server logs before refusing to start.
+    pub fn open(settings: ClusterSettings, now_ms: u64) -> Result<ClusterHandle, String> {
+        let lock = nodes_conf::lock(&settings.config_path).map_err(|e| e.to_string())?;
+        let text = std::fs::read_to_string(&settings.config_path)
+            .map_err(|e| format!("Can't read the cluster config file {}: {e}", settings.config_path.display()))?;
+        let options = Options {
+            node_timeout_ms: settings.node_timeout_ms,
+            require_full_coverage: settings.require_full_coverage,
+        };
+        let seed = fastrand::u64(..);
+        let state = match nodes_conf::parse(&text)? {
+            Some(conf) => {
+                let mut s = ClusterState::from_conf(conf, seed, options, now_ms)?;
+                // Our own address may have changed since the file was written (a new port on restart).
+                let id = s.myself;
+                if let Some(me) = s.nodes.get_mut(&id) {
+                    me.port = settings.port;
+                    me.cport = settings.cport;
+                    if me.ip.is_empty() {
+                        me.ip = settings.ip.clone();
+                    }
+                }
+                tracing::info!("Node configuration loaded, I'm {}", s.myself);
+                s
+            }
+            None => {
+                let s = ClusterState::new(seed, &settings.ip, settings.port, settings.cport, now_ms, options);
+                tracing::info!("No cluster configuration found, I'm {}", s.myself);
+                s
+            }
+        };
+        let handle = ClusterHandle {
+            routing: RwLock::new(Arc::new(build_routing(&state, settings.allow_reads_when_down))),
+            state: Mutex::new(state),
+            config_path: settings.config_path,
+            _lock: Some(lock),
+            allow_reads_when_down: settings.allow_reads_when_down,
+        };
+        handle.save_now().map_err(|e| format!("Can't write the cluster config file: {e}"))?;
+        Ok(handle)
+    }
+
+    /// Runs `f` on the state, then its effects: config saves (before anything else), routing publication,
+    /// state-change log lines.
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut ClusterState) -> R) -> R {
+        let mut state = self.state.lock();
+        state.set_time(crate::state::unix_time_ms());
+        let result = f(&mut state);
+        let effects = state.take_effects();
+        let mut publish = false;
+        for effect in effects {
+            match effect {
+                Effect::SaveConfig { .. } => {
+                    let text = nodes_conf::render(&state.to_conf());
+                    if let Err(e) = nodes_conf::save(&self.config_path, &text) {
+                        tracing::warn!("Could not save the cluster config file {}: {e}", self.config_path.display());
+                    }
+                }
+                Effect::StateChanged { ok } => {
+                    tracing::info!("Cluster state changed: {}", if ok { "ok" } else { "fail" });
+                    publish = true;
+                }
+                Effect::RoutingChanged => publish = true,
+                Effect::Connect { .. } => {
+                    // The bus driver will act on these; until it runs, handshakes stay pending.
+                }
+            }
+        }
+        if publish {
+            *self.routing.write() = Arc::new(build_routing(&state, self.allow_reads_when_down));
+        }
+        result
+    }
+
+    /// The 100 ms cluster cron.
+    pub fn tick(&self) {
+        self.with_state(|s| s.tick(crate::state::unix_time_ms()));
+    }
+
+    /// Read-only access to the state (CLUSTER NODES, INFO...).
+    pub fn read<R>(&self, f: impl FnOnce(&ClusterState) -> R) -> R {
+        f(&self.state.lock())
+    }
+
+    /// The current routing table: one Arc clone per command.
+    pub fn routing(&self) -> Arc<RoutingTable> {
+        self.routing.read().clone()
+    }
+
+    /// CLUSTER SAVECONFIG and start-up: write nodes.conf now.
+    pub fn save_now(&self) -> std::io::Result<()> {
+        let text = nodes_conf::render(&self.state.lock().to_conf());
+        nodes_conf::save(&self.config_path, &text)
+    }
+
+    pub fn myself(&self) -> NodeId {
+        self.state.lock().myself
+    }
+}
+
+/// The routing snapshot for the current state.
+pub fn build_routing(state: &ClusterState, allow_reads_when_down: bool) -> RoutingTable {
+    let mut table = RoutingTable::empty(state.myself);
+    table.my_primary = state.me().primary;
+    table.health_ok = state.health == Health::Ok;
+    table.allow_reads_when_down = allow_reads_when_down;
+    let mut index: std::collections::HashMap<NodeId, u16> = std::collections::HashMap::new();
+    let mut endpoint_index = |table: &mut RoutingTable, id: NodeId| -> Option<u16> {
+        if let Some(&i) = index.get(&id) {
+            return Some(i);
+        }
+        let node = state.nodes.get(&id)?;
+        let i = table.nodes.len() as u16;
+        table.nodes.push(Endpoint { id, ip: node.ip.clone(), port: node.port });
+        index.insert(id, i);
+        Some(i)
+    };
+    for slot in 0..SLOT_COUNT as u16 {
+        if let Some(owner) = state.slot_owner(slot) {
+            table.owners[slot as usize] = endpoint_index(&mut table, owner).unwrap_or(NO_OWNER);
+        }
+    }
+    for open in &state.open_slots {
+        match *open {
+            nodes_conf::OpenSlot::Migrating { slot, to } => {
+                if let Some(i) = endpoint_index(&mut table, to) {
+                    table.migrating.insert(slot, i);
+                }
+            }
+            nodes_conf::OpenSlot::Importing { slot, from } => {
+                if let Some(i) = endpoint_index(&mut table, from) {
+                    table.importing.insert(slot, i);
+                }
+            }
+        }
+    }
+    table
+}
