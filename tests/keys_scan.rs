@@ -6,20 +6,7 @@ mod support;
 use std::collections::HashSet;
 
 use shoal::protocol::value::RespValue;
-use support::{Conn, Server};
-
-/// Sends all commands at once, then reads (and drops) one reply per command.
-fn pipeline(c: &mut Conn, cmds: &[Vec<Vec<u8>>]) {
-    let mut bytes = Vec::new();
-    for cmd in cmds {
-        let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
-        bytes.extend_from_slice(&Conn::encode(&args));
-    }
-    c.send_raw(&bytes);
-    for _ in cmds {
-        c.read_reply();
-    }
-}
+use support::{pipeline, Conn, Server};
 
 fn cmd(parts: &[&str]) -> Vec<Vec<u8>> {
     parts.iter().map(|p| p.as_bytes().to_vec()).collect()
@@ -28,8 +15,8 @@ fn cmd(parts: &[&str]) -> Vec<Vec<u8>> {
 #[test]
 fn scan_returns_every_stable_key_while_keys_are_added_and_deleted() {
     const STABLE: usize = 5000;
-    for extra in [&[][..], &["--cluster-enabled", "yes", "--cluster-config-file", "nodes-scan2.conf"][..]] {
-        let server = Server::shoal(extra);
+    for cluster in [false, true] {
+        let server = if cluster { Server::shoal_single_node_cluster(&[]) } else { Server::shoal(&[]) };
         let mut c = server.conn();
         let stable: Vec<_> = (0..STABLE).map(|i| cmd(&["SET", &format!("stable:{i}"), "v"])).collect();
         let doomed: Vec<_> = (0..STABLE).map(|i| cmd(&["SET", &format!("doomed:{i}"), "v"])).collect();

@@ -6,24 +6,12 @@ mod support;
 use std::time::{Duration, Instant};
 
 use shoal::protocol::value::RespValue;
-use support::{Conn, Server};
-
-fn pipeline(c: &mut Conn, commands: &[Vec<Vec<u8>>]) {
-    let mut bytes = Vec::new();
-    for cmd in commands {
-        let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
-        bytes.extend_from_slice(&Conn::encode(&args));
-    }
-    c.send_raw(&bytes);
-    for _ in commands {
-        c.read_reply();
-    }
-}
+use support::{pipeline, Conn, Server};
 
 #[test]
 fn active_expiry_reclaims_unread_keys_in_both_modes() {
-    for extra in [&[][..], &["--cluster-enabled", "yes", "--cluster-config-file", "nodes-expiry.conf"][..]] {
-        let server = Server::shoal(extra);
+    for cluster in [false, true] {
+        let server = if cluster { Server::shoal_single_node_cluster(&[]) } else { Server::shoal(&[]) };
         let mut c = server.conn();
         let commands: Vec<Vec<Vec<u8>>> = (0..100_000)
             .map(|i| {

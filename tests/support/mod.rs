@@ -55,6 +55,23 @@ impl Server {
         Self::start("redis-server", extra)
     }
 
+    /// A one-node cluster-mode shoal-server that owns every slot and is ready to serve (past the writable
+    /// delay), for tests of the per-slot keyspace layout.
+    pub fn shoal_single_node_cluster(extra: &[&str]) -> Server {
+        let conf = format!("nodes-{}.conf", free_port());
+        let mut args = vec!["--cluster-enabled", "yes", "--cluster-config-file", conf.as_str()];
+        args.extend_from_slice(extra);
+        let server = Self::shoal(&args);
+        let mut c = server.conn();
+        assert_eq!(c.call(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]), b"+OK\r\n");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !String::from_utf8_lossy(&c.call(&["CLUSTER", "INFO"])).contains("cluster_state:ok") {
+            assert!(Instant::now() < deadline, "single-node cluster did not reach state ok");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
     fn start(program: &str, extra: &[&str]) -> Server {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("shoal-test-{}-{port}", std::process::id()));
@@ -183,6 +200,19 @@ impl Conn {
     /// The reply as text, for readable assertions.
     pub fn text(&mut self, args: &[&str]) -> String {
         String::from_utf8_lossy(&self.call(args)).into_owned()
+    }
+}
+
+/// Sends all commands in one write, then reads (and drops) one reply per command.
+pub fn pipeline(c: &mut Conn, commands: &[Vec<Vec<u8>>]) {
+    let mut bytes = Vec::new();
+    for cmd in commands {
+        let args: Vec<&[u8]> = cmd.iter().map(Vec::as_slice).collect();
+        bytes.extend_from_slice(&Conn::encode(&args));
+    }
+    c.send_raw(&bytes);
+    for _ in commands {
+        c.read_reply();
     }
 }
 
