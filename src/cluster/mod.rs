@@ -6,3 +6,4 @@ pub mod node;
 pub mod nodes_conf;
 pub mod route;
 pub mod state;
+pub mod wire;

@@ -6,20 +6,8 @@
 
 use std::fmt;
 
-/// Node flag bits, as in Redis's cluster.h and on the bus.
-pub mod flags {
-    pub const MASTER: u16 = 1;
-    pub const SLAVE: u16 = 2;
-    pub const PFAIL: u16 = 4;
-    pub const FAIL: u16 = 8;
-    pub const MYSELF: u16 = 16;
-    pub const HANDSHAKE: u16 = 32;
-    pub const NOADDR: u16 = 64;
-    pub const MEET: u16 = 128;
-    pub const MIGRATE_TO: u16 = 256;
-    pub const NOFAILOVER: u16 = 512;
-    pub const EXTENSIONS_SUPPORTED: u16 = 1024;
-}
+/// Node flag bits: Redis's `CLUSTER_NODE_*`, defined once with the wire format that carries them.
+pub use super::wire::flags;
 
 /// A 40-character lower-case hex node id (or shard id).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,6 +32,16 @@ impl NodeId {
         let mut id = [0u8; 40];
         id.copy_from_slice(s);
         Some(NodeId(id))
+    }
+
+    /// The id as the bus carries it.
+    pub fn to_wire(self) -> super::wire::NodeName {
+        super::wire::NodeName(self.0)
+    }
+
+    /// A node name from the bus, if it is a valid id (40 hex characters).
+    pub fn from_wire(name: &super::wire::NodeName) -> Option<NodeId> {
+        NodeId::parse(name.as_bytes())
     }
 
     pub fn as_str(&self) -> &str {

@@ -69,6 +69,12 @@ impl NodeName {
     }
 }
 
+impl Default for NodeName {
+    fn default() -> Self {
+        NodeName::NULL
+    }
+}
+
 impl fmt::Display for NodeName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&String::from_utf8_lossy(&self.0))
@@ -130,13 +136,22 @@ impl fmt::Debug for NetIp {
 }
 
 /// The 16384-slot ownership bitmap: slot `j` is bit `j % 8` (least significant first) of byte `j / 8`.
+/// Boxed, so that messages stay small to move around.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SlotBitmap(pub [u8; SLOT_BITMAP_LEN]);
+pub struct SlotBitmap(pub Box<[u8; SLOT_BITMAP_LEN]>);
 
 impl SlotBitmap {
     /// No slots.
     pub fn new() -> SlotBitmap {
-        SlotBitmap([0; SLOT_BITMAP_LEN])
+        SlotBitmap(Box::new([0; SLOT_BITMAP_LEN]))
+    }
+
+    pub fn from_bytes(bytes: [u8; SLOT_BITMAP_LEN]) -> SlotBitmap {
+        SlotBitmap(Box::new(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; SLOT_BITMAP_LEN] {
+        &self.0
     }
 
     /// Whether `slot` is set; slots past 16383 never are.
@@ -168,9 +183,11 @@ impl SlotBitmap {
 
     /// The set slots, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        self.0.iter().enumerate().filter(|(_, &b)| b != 0).flat_map(|(i, &b)| {
-            (0..8u16).filter(move |bit| b & (1 << bit) != 0).map(move |bit| i as u16 * 8 + bit)
-        })
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b != 0)
+            .flat_map(|(i, &b)| (0..8u16).filter(move |bit| b & (1 << bit) != 0).map(move |bit| i as u16 * 8 + bit))
     }
 
     /// The set slots as inclusive ranges, ascending.
