@@ -12,14 +12,18 @@
 //! - [`slot`], [`num`], [`glob`]: hash slots; Redis's number parsing/printing; glob patterns.
 
 pub mod alloc;
+pub mod clients;
 pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod glob;
 pub mod keyspace;
+pub mod latency;
+pub mod memory;
 pub mod num;
 pub mod protocol;
 pub mod server;
 pub mod slot;
+pub mod slowlog;
 pub mod state;
 pub mod stats;

@@ -72,8 +72,16 @@ pub struct ServerState {
     pub error_codes: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Calls, time, failures and rejections per command (INFO commandstats).
     pub command_stats: crate::stats::CommandStats,
+    /// maxmemory enforcement (eviction pool, followed configuration) and memory figures.
+    pub memory: crate::memory::MemoryState,
+    /// SLOWLOG entries, LATENCY events, and INFO's instantaneous rates (observability, issue 3).
+    pub slowlog: crate::slowlog::SlowLog,
+    pub latency: crate::latency::LatencyMonitor,
+    pub rates: crate::stats::Rates,
+    /// Live connections, MONITOR clients and the CLIENT PAUSE state.
+    pub clients: crate::clients::ClientRegistry,
     /// Cluster mode only: the node's cluster state and published routing table.
-    pub cluster: Option<crate::cluster::handle::ClusterHandle>,
+    pub cluster: Option<Arc<crate::cluster::handle::ClusterHandle>>,
 }
 
 impl ServerState {
@@ -95,6 +103,11 @@ impl ServerState {
             config_file: String::new(),
             error_codes: Mutex::new(Default::default()),
             command_stats: crate::stats::CommandStats::new(crate::commands::table::COMMAND_IDS),
+            memory: crate::memory::MemoryState::new(&settings),
+            slowlog: Default::default(),
+            latency: Default::default(),
+            rates: Default::default(),
+            clients: crate::clients::ClientRegistry::new(),
             cluster: None,
         })
     }

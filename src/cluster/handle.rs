@@ -4,7 +4,7 @@
 //! without locking the state.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -16,6 +16,10 @@ use crate::slot::SLOT_COUNT;
 
 pub struct ClusterHandle {
     state: Mutex<ClusterState>,
+    /// The bus links (the driver's half).
+    pub links: super::bus::Links,
+    /// Ourselves, for spawning link tasks from inside `with_state`.
+    me: OnceLock<Weak<ClusterHandle>>,
     routing: RwLock<Arc<RoutingTable>>,
     config_path: PathBuf,
     /// Holds the advisory lock on nodes.conf for the life of the server.
@@ -32,18 +36,23 @@ pub struct ClusterSettings {
     pub node_timeout_ms: u64,
     pub require_full_coverage: bool,
     pub allow_reads_when_down: bool,
+    pub announce_ip: String,
+    pub announce_hostname: String,
 }
 
 impl ClusterHandle {
     /// Loads nodes.conf (or creates a fresh identity and writes it), taking the file lock. Errors are the
     /// messages the server logs before refusing to start.
-    pub fn open(settings: ClusterSettings, now_ms: u64) -> Result<ClusterHandle, String> {
+    pub fn open(settings: ClusterSettings, now_ms: u64) -> Result<Arc<ClusterHandle>, String> {
         let lock = nodes_conf::lock(&settings.config_path).map_err(|e| e.to_string())?;
         let text = std::fs::read_to_string(&settings.config_path)
             .map_err(|e| format!("Can't read the cluster config file {}: {e}", settings.config_path.display()))?;
         let options = Options {
             node_timeout_ms: settings.node_timeout_ms,
             require_full_coverage: settings.require_full_coverage,
+            announce_ip: settings.announce_ip.clone(),
+            announce_hostname: settings.announce_hostname.clone(),
+            ..Options::default()
         };
         let seed = fastrand::u64(..);
         let state = match nodes_conf::parse(&text)? {
@@ -70,11 +79,15 @@ impl ClusterHandle {
         let handle = ClusterHandle {
             routing: RwLock::new(Arc::new(build_routing(&state, settings.allow_reads_when_down))),
             state: Mutex::new(state),
+            links: super::bus::Links::default(),
+            me: OnceLock::new(),
             config_path: settings.config_path,
             _lock: Some(lock),
             allow_reads_when_down: settings.allow_reads_when_down,
         };
         handle.save_now().map_err(|e| format!("Can't write the cluster config file: {e}"))?;
+        let handle = Arc::new(handle);
+        let _ = handle.me.set(Arc::downgrade(&handle));
         Ok(handle)
     }
 
@@ -99,8 +112,30 @@ impl ClusterHandle {
                     publish = true;
                 }
                 Effect::RoutingChanged => publish = true,
-                Effect::Connect { .. } => {
-                    // The bus driver will act on these; until it runs, handshakes stay pending.
+                Effect::Connect { node, ip, cport } => {
+                    match self.me.get().and_then(Weak::upgrade) {
+                        Some(me) if tokio::runtime::Handle::try_current().is_ok() => {
+                            super::bus::connect(&me, node, ip, cport)
+                        }
+                        // No runtime (unit tests): the attempt is reported as failed, the cron retries.
+                        _ => state.connect_failed(node),
+                    }
+                }
+                Effect::Send { link, msg } => match super::wire::try_encode(&msg) {
+                    Ok(bytes) => {
+                        if !self.links.send(link, bytes) {
+                            state.link_down(link);
+                        }
+                    }
+                    Err(e) => tracing::warn!("Not sending an unencodable cluster packet: {e}"),
+                },
+                Effect::Disconnect { link } => {
+                    self.links.close(link);
+                    state.link_down(link);
+                }
+                Effect::Deliver { channel, .. } => {
+                    // Pub/Sub arrives with the data-types work; until then cluster messages have no subscribers.
+                    tracing::debug!("Cluster PUBLISH on {:?}: no local subscribers", String::from_utf8_lossy(&channel));
                 }
             }
         }

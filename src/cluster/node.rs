@@ -93,6 +93,10 @@ pub struct Node {
     pub created_ms: u64,
     /// Whether our outbound link to it is up (CLUSTER NODES `connected` / `disconnected`).
     pub link_connected: bool,
+    /// The driver's id of our outbound link to it, once connected.
+    pub outbound_link: Option<u64>,
+    /// A connection attempt is in progress (no second Connect effect meanwhile).
+    pub connecting: bool,
     pub fail_reports: Vec<FailReport>,
 }
 
@@ -117,6 +121,8 @@ impl Node {
             repl_offset: 0,
             created_ms: now_ms,
             link_connected: false,
+            outbound_link: None,
+            connecting: false,
             fail_reports: Vec::new(),
         }
     }

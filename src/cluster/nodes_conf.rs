@@ -185,9 +185,10 @@ pub fn ranges(slots: impl IntoIterator<Item = u16>) -> Vec<(u16, u16)> {
     out
 }
 
-/// One CLUSTER NODES / nodes.conf line (without the newline). `slot_ranges` are the node's own ranges (for a
-/// replica Redis prints none); `open` are printed only on our own line.
-pub fn node_line(node: &Node, slot_ranges: &[(u16, u16)], open: &[OpenSlot]) -> String {
+/// One CLUSTER NODES / nodes.conf line (without the newline). `epoch` is the config epoch shown: the node's
+/// own for a primary, its primary's for a replica (as Redis prints it). `slot_ranges` are the node's own
+/// ranges (for a replica Redis prints none); `open` are printed only on our own line.
+pub fn node_line(node: &Node, epoch: u64, slot_ranges: &[(u16, u16)], open: &[OpenSlot]) -> String {
     let mut line = format!(
         "{} {} {} {} {} {} {} {}",
         node.id,
@@ -196,7 +197,7 @@ pub fn node_line(node: &Node, slot_ranges: &[(u16, u16)], open: &[OpenSlot]) -> 
         node.primary.map_or_else(|| "-".to_string(), |p| p.to_string()),
         node.ping_sent_ms,
         node.pong_received_ms,
-        node.config_epoch,
+        epoch,
         if node.link_connected || node.is_myself() { "connected" } else { "disconnected" }
     );
     for &(a, b) in slot_ranges {
@@ -224,7 +225,9 @@ pub fn render(conf: &NodesConf) -> String {
         let owned = conf.slots.iter().filter(|(_, _, owner)| *owner == node.id).map(|&(a, b, _)| (a, b));
         let mut owned: Vec<(u16, u16)> = owned.collect();
         owned.sort_unstable();
-        out.push_str(&node_line(node, &owned, &conf.open_slots));
+        let primary = node.primary.and_then(|p| conf.nodes.iter().find(|n| n.id == p));
+        let epoch = primary.map_or(node.config_epoch, |p| p.config_epoch);
+        out.push_str(&node_line(node, epoch, &owned, &conf.open_slots));
         out.push('\n');
     }
     out.push_str(&format!("vars currentEpoch {} lastVoteEpoch {}\n", conf.current_epoch, conf.last_vote_epoch));

@@ -21,6 +21,12 @@ pub enum Effect {
     Connect { node: NodeId, ip: String, cport: u16 },
     /// The slot map changed: publish a new routing table.
     RoutingChanged,
+    /// Send a packet on a link (a reply goes back on the link its request came from).
+    Send { link: u64, msg: Box<super::wire::Message> },
+    /// Close a link (the peer changed id, or stopped answering: it will be reconnected).
+    Disconnect { link: u64 },
+    /// A cluster-wide PUBLISH (or shard PUBLISH) arrived: deliver to local subscribers.
+    Deliver { channel: Vec<u8>, message: Vec<u8>, shard: bool },
 }
 
 /// Cluster-wide health as `CLUSTER INFO cluster_state` shows it.
@@ -35,11 +41,23 @@ pub enum Health {
 pub struct Options {
     pub node_timeout_ms: u64,
     pub require_full_coverage: bool,
+    /// `cluster-announce-ip`: sent in every header; empty lets peers use the connection's address.
+    pub announce_ip: String,
+    /// `cluster-announce-hostname`: sent as the hostname ping extension (as 7.0 does, only when set).
+    pub announce_hostname: String,
+    /// How long a forgotten node stays banned (`cluster-blacklist-ttl`, 60 s in Redis).
+    pub blacklist_ttl_ms: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { node_timeout_ms: 15_000, require_full_coverage: true }
+        Options {
+            node_timeout_ms: 15_000,
+            require_full_coverage: true,
+            announce_ip: String::new(),
+            announce_hostname: String::new(),
+            blacklist_ttl_ms: 60_000,
+        }
     }
 }
 
@@ -59,6 +77,12 @@ pub struct ClusterState {
     rng: fastrand::Rng,
     /// The clock as last given by the driver (`set_time`).
     now_ms: u64,
+    /// Open links: which node each one talks to (for outbound links) and its direction.
+    pub(super) links: BTreeMap<u64, super::gossip::LinkMeta>,
+    /// Messages sent and received per type, for CLUSTER INFO.
+    pub stats: super::gossip::MessageStats,
+    /// Cron ticks so far (the once-a-second work runs every 10th).
+    pub(super) ticks: u64,
     /// When this process started acting as a node: a primary stays in FAIL for its first
     /// `WRITABLE_DELAY_MS` (Redis's CLUSTER_WRITABLE_DELAY), so it hears from the cluster before serving writes.
     started_ms: u64,
@@ -100,6 +124,9 @@ impl ClusterState {
             rng,
             now_ms,
             started_ms: now_ms,
+            links: BTreeMap::new(),
+            stats: Default::default(),
+            ticks: 0,
         };
         state.update_health();
         state.effects.clear();
@@ -136,6 +163,9 @@ impl ClusterState {
             rng: fastrand::Rng::with_seed(seed),
             now_ms,
             started_ms: now_ms,
+            links: BTreeMap::new(),
+            stats: Default::default(),
+            ticks: 0,
         };
         state.update_health();
         state.effects.clear();
@@ -150,7 +180,25 @@ impl ClusterState {
     /// The periodic step (every 100 ms): re-evaluates health, which may flip once the writable delay passed.
     pub fn tick(&mut self, now_ms: u64) {
         self.set_time(now_ms);
+        self.cron();
         self.update_health();
+    }
+
+    pub(super) fn now(&self) -> u64 {
+        self.now_ms
+    }
+
+    pub(super) fn push(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+
+    pub(super) fn rng(&mut self) -> &mut fastrand::Rng {
+        &mut self.rng
+    }
+
+    /// Assigns a slot (gossip-driven ownership changes go through here).
+    pub(super) fn set_slot_owner(&mut self, slot: u16, owner: Option<NodeId>) {
+        self.assign(slot, owner);
     }
 
     /// The effects queued since the last call, in order.
@@ -163,7 +211,7 @@ impl ClusterState {
         &self.nodes[&self.myself]
     }
 
-    fn me_mut(&mut self) -> &mut Node {
+    pub(super) fn me_mut(&mut self) -> &mut Node {
         let id = self.myself;
         self.nodes.entry(id).or_insert_with(|| Node::new(id, flags::MYSELF | flags::MASTER, 0))
     }
@@ -189,7 +237,7 @@ impl ClusterState {
         owners.len()
     }
 
-    fn save(&mut self, fsync: bool) {
+    pub(super) fn save(&mut self, fsync: bool) {
         self.effects.push(Effect::SaveConfig { fsync });
     }
 
@@ -335,13 +383,34 @@ impl ClusterState {
         if exists {
             return Ok(());
         }
-        let id = NodeId::random(&mut self.rng);
-        let mut node = Node::new(id, flags::HANDSHAKE | flags::MEET, now_ms);
-        node.ip = ip.to_string();
-        node.port = port;
-        node.cport = cport;
-        self.nodes.insert(id, node);
-        self.effects.push(Effect::Connect { node: id, ip: ip.to_string(), cport });
+        self.start_handshake(ip, port, cport, true, now_ms);
+        Ok(())
+    }
+
+    /// CLUSTER REPLICATE (topology part): become a replica of `primary`. `has_keys`: our database is not
+    /// empty (a primary with keys or slots cannot turn into a replica). Data replication comes with the
+    /// replication work.
+    pub fn replicate(&mut self, primary: &NodeId, has_keys: bool) -> Result<(), String> {
+        let Some(target) = self.nodes.get(primary) else {
+            return Err(format!("ERR Unknown node {primary}"));
+        };
+        if *primary == self.myself {
+            return Err("ERR Can't replicate myself".to_string());
+        }
+        if target.is_replica() {
+            return Err("ERR I can only replicate a master, not a replica.".to_string());
+        }
+        let me = self.myself;
+        if self.me().is_primary() && (has_keys || !self.slot_ranges_of(&me).is_empty()) {
+            return Err("ERR To set a master the node must be empty and without assigned slots.".to_string());
+        }
+        let node = self.me_mut();
+        node.flags = (node.flags & !flags::MASTER) | flags::SLAVE;
+        node.primary = Some(*primary);
+        self.open_slots.clear();
+        self.update_health();
+        self.save(true);
+        self.effects.push(Effect::RoutingChanged);
         Ok(())
     }
 
@@ -363,7 +432,7 @@ impl ClusterState {
         Ok(())
     }
 
-    fn remove_node(&mut self, id: &NodeId) {
+    pub(super) fn remove_node(&mut self, id: &NodeId) {
         self.nodes.remove(id);
         for s in 0..SLOT_COUNT as u16 {
             if self.slot_owner(s) == Some(*id) {
@@ -383,15 +452,20 @@ impl ClusterState {
         primary.or(node).and_then(|n| n.shard_id).unwrap_or(*id)
     }
 
+    /// The config epoch CLUSTER NODES shows for a node: a replica shows its primary's.
+    pub fn shown_epoch(&self, node: &Node) -> u64 {
+        node.primary.and_then(|p| self.nodes.get(&p)).map_or(node.config_epoch, |p| p.config_epoch)
+    }
+
     /// The CLUSTER NODES text (also the node lines of nodes.conf).
     pub fn nodes_text(&self) -> String {
         let mut out = String::new();
         let me = self.me();
-        out.push_str(&nodes_conf::node_line(me, &self.slot_ranges_of(&me.id), &self.open_slots));
+        out.push_str(&nodes_conf::node_line(me, self.shown_epoch(me), &self.slot_ranges_of(&me.id), &self.open_slots));
         out.push('\n');
         for n in self.nodes.values().filter(|n| !n.is_myself()) {
             let ranges = if n.is_primary() { self.slot_ranges_of(&n.id) } else { Vec::new() };
-            out.push_str(&nodes_conf::node_line(n, &ranges, &[]));
+            out.push_str(&nodes_conf::node_line(n, self.shown_epoch(n), &ranges, &[]));
             out.push('\n');
         }
         out

@@ -3,6 +3,8 @@
 //! that need the bus (MEET, REPLICATE, SETSLOT, RESET, FAILOVER) are not in the command table until the bus
 //! driver exists: until then they answer "unknown subcommand" rather than pretend.
 
+use std::sync::Arc;
+
 use super::args::int;
 use super::Ctx;
 use crate::cluster::handle::ClusterHandle;
@@ -16,7 +18,7 @@ use crate::slot::{key_hash_slot, SLOT_COUNT};
 const DISABLED: &str = "ERR This instance has cluster support disabled";
 
 /// The cluster handle, or Redis's error when cluster mode is off.
-fn cluster<'a>(ctx: &mut Ctx<'a, '_>) -> Option<&'a ClusterHandle> {
+fn cluster<'a>(ctx: &mut Ctx<'a, '_>) -> Option<&'a Arc<ClusterHandle>> {
     let handle = ctx.server.cluster.as_ref();
     if handle.is_none() {
         ctx.out.error(DISABLED);
@@ -65,16 +67,35 @@ pub fn cluster_info(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
         format!(
             "cluster_state:{}\r\ncluster_slots_assigned:{assigned}\r\ncluster_slots_ok:{}\r\ncluster_slots_pfail:{pfail}\r\n\
              cluster_slots_fail:{fail}\r\ncluster_known_nodes:{}\r\ncluster_size:{}\r\ncluster_current_epoch:{}\r\n\
-             cluster_my_epoch:{my_epoch}\r\ncluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n\
-             total_cluster_links_buffer_limit_exceeded:0\r\n",
+             cluster_my_epoch:{my_epoch}\r\n{}total_cluster_links_buffer_limit_exceeded:0\r\n",
             if s.health == Health::Ok { "ok" } else { "fail" },
             assigned - pfail - fail,
             s.nodes.len(),
             s.voting_primaries().max(1),
             s.current_epoch,
+            message_stats(&s.stats),
         )
     });
     ctx.out.verbatim(text.as_bytes());
+}
+
+/// `cluster_stats_messages_<type>_sent/received` for the types seen, then the totals, as Redis prints them.
+fn message_stats(stats: &crate::cluster::gossip::MessageStats) -> String {
+    use crate::cluster::gossip::STAT_NAMES;
+    let mut out = String::new();
+    for (i, name) in STAT_NAMES.iter().enumerate() {
+        if stats.sent[i] > 0 {
+            out.push_str(&format!("cluster_stats_messages_{name}_sent:{}\r\n", stats.sent[i]));
+        }
+    }
+    out.push_str(&format!("cluster_stats_messages_sent:{}\r\n", stats.sent.iter().sum::<u64>()));
+    for (i, name) in STAT_NAMES.iter().enumerate() {
+        if stats.received[i] > 0 {
+            out.push_str(&format!("cluster_stats_messages_{name}_received:{}\r\n", stats.received[i]));
+        }
+    }
+    out.push_str(&format!("cluster_stats_messages_received:{}\r\n", stats.received.iter().sum::<u64>()));
+    out
 }
 
 pub fn cluster_myid(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
@@ -187,11 +208,53 @@ pub fn cluster_shards(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
 }
 
 pub fn cluster_links(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
-    if cluster(ctx).is_none() {
+    let Some(c) = cluster(ctx) else { return };
+    let links: Vec<_> = c.links.info().into_iter().filter(|l| l.node.is_some() || l.inbound).collect();
+    ctx.out.array(links.len());
+    for l in links {
+        ctx.out.map(6);
+        ctx.out.bulk(b"direction");
+        ctx.out.bulk(if l.inbound { b"from".as_slice() } else { b"to".as_slice() });
+        ctx.out.bulk(b"node");
+        ctx.out.bulk(l.node.map(|n| n.to_string()).unwrap_or_default().as_bytes());
+        ctx.out.bulk(b"create-time");
+        ctx.out.int(l.created_ms as i64);
+        ctx.out.bulk(b"events");
+        ctx.out.bulk(if l.queued_packets > 0 { b"rw".as_slice() } else { b"r".as_slice() });
+        ctx.out.bulk(b"send-buffer-allocated");
+        ctx.out.int(0);
+        ctx.out.bulk(b"send-buffer-used");
+        ctx.out.int(l.queued_packets as i64);
+    }
+}
+
+/// CLUSTER MEET ip port [cport]: start a handshake; the bus does the rest.
+pub fn cluster_meet(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
+    let Some(c) = cluster(ctx) else { return };
+    if args.len() > 5 {
+        ctx.wrong_arity();
         return;
     }
-    // No bus links exist until the bus driver runs.
-    ctx.out.array(0);
+    let port = crate::num::parse_i64(args.get(3));
+    let cport = if args.len() == 5 { crate::num::parse_i64(args.get(4)) } else { port.map(|p| p + 10000) };
+    let (Some(port), Some(cport)) = (port, cport) else {
+        ctx.out.error(&format!("ERR Invalid base port specified: {}", String::from_utf8_lossy(args.get(3))));
+        return;
+    };
+    let (Ok(port), Ok(cport)) = (u16::try_from(port), u16::try_from(cport)) else {
+        ctx.out.error(&format!("ERR Invalid base port specified: {}", String::from_utf8_lossy(args.get(3))));
+        return;
+    };
+    let ip = String::from_utf8_lossy(args.get(2)).into_owned();
+    if ip.parse::<std::net::IpAddr>().is_err() {
+        ctx.out.error(&format!("ERR Invalid node address specified: {ip}:{port}"));
+        return;
+    }
+    let now = ctx.now_ms();
+    match c.with_state(|s| s.meet(&ip, port, cport, now)) {
+        Ok(()) => ctx.out.ok(),
+        Err(e) => ctx.out.error(&e),
+    }
 }
 
 pub fn cluster_keyslot(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
@@ -354,7 +417,7 @@ pub fn cluster_replicas(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         let replicas: Vec<&Node> = s.nodes.values().filter(|n| n.primary == Some(node.id)).collect();
         ctx.out.array(replicas.len());
         for r in replicas {
-            ctx.out.bulk(nodes_conf::node_line(r, &[], &[]).as_bytes());
+            ctx.out.bulk(nodes_conf::node_line(r, s.shown_epoch(r), &[], &[]).as_bytes());
         }
     });
 }
@@ -448,4 +511,18 @@ pub fn asking(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
     }
     ctx.client.asking = true;
     ctx.out.ok();
+}
+
+pub fn cluster_replicate(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
+    let Some(c) = cluster(ctx) else { return };
+    let arg = args.get(2);
+    let Some(id) = NodeId::parse(arg) else {
+        ctx.out.error(&format!("ERR Unknown node {}", String::from_utf8_lossy(arg)));
+        return;
+    };
+    let has_keys = ctx.server.keyspace.db_counts(0).0 > 0;
+    match c.with_state(|s| s.replicate(&id, has_keys)) {
+        Ok(()) => ctx.out.ok(),
+        Err(e) => ctx.out.error(&e),
+    }
 }

@@ -130,6 +130,13 @@ pub fn execute(server: &ServerState, client: &mut ClientState, out: &mut Reply, 
         client.asking = false;
         return;
     }
+    // maxmemory: evict before locking (eviction locks one shard at a time); refuse denyoom commands on failure.
+    if crate::memory::reject_for_oom(server, spec) {
+        out.error(crate::memory::OOM_ERROR);
+        record_error(server, out, 1);
+        server.command_stats.record_rejected(spec.id);
+        return;
+    }
     let now_ms = unix_time_ms();
     let keyspace = &server.keyspace;
     let mut view = match spec.lock {
@@ -152,11 +159,17 @@ pub fn call(
     let Some(handler) = spec.handler else { return };
     let errors_before = out.errors_written;
     let started = std::time::Instant::now();
+    view.set_no_touch(crate::memory::skips_touch(spec, client));
     let mut ctx = Ctx { db: view, out, client, server, spec, dirty: 0 };
     handler(&mut ctx, args);
     let dirty = ctx.dirty;
     let usec = started.elapsed().as_micros() as u64;
+    crate::stats::follow_config(server);
     server.command_stats.record_call(spec.id, usec, out.errors_written != errors_before);
+    // Slow log and latency monitor: one threshold compare unless the call was slow enough to matter.
+    if server.command_stats.thresholds.wants(usec) {
+        super::introspection::observe_slow_call(server, client, spec, &args, usec);
+    }
     client.last_command = spec.name;
     // ASKING is one-shot: it covers only the command that follows it.
     if spec.name != "asking" {
@@ -169,5 +182,9 @@ pub fn call(
     }
     if out.errors_written != errors_before {
         record_error(server, out, out.errors_written - errors_before);
+    }
+    // MONITOR: every executed command except admin ones, after it ran (so the db is the one it left selected).
+    if server.clients.has_monitors() && !spec.has_flag("admin") && !spec.has_flag("skip_monitor") {
+        server.clients.feed_monitors(client.db, &client.addr, &args);
     }
 }

@@ -631,6 +631,49 @@ pub fn object_help(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
     }
 }
 
+/// OBJECT FREQ / IDLETIME / REFCOUNT look keys up as Redis's `objectCommandLookup` does: lazy expiry and
+/// hit/miss counting, but the access clock is left alone.
+pub fn object_freq(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
+    let (now_ms, policy) = (ctx.now_ms(), ctx.db.access_policy());
+    let Some(clock) = ctx.db.entry_read_untouched(args.get(2)).map(|e| e.access_clock) else {
+        ctx.out.null();
+        return;
+    };
+    if !policy.lfu {
+        ctx.out.error(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when \
+             switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        );
+        return;
+    }
+    ctx.out.int(i64::from(crate::keyspace::lfu_decayed_counter(clock, now_ms, policy.decay_time)));
+}
+
+pub fn object_idletime(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
+    let (now_ms, policy) = (ctx.now_ms(), ctx.db.access_policy());
+    let Some(clock) = ctx.db.entry_read_untouched(args.get(2)).map(|e| e.access_clock) else {
+        ctx.out.null();
+        return;
+    };
+    if policy.lfu {
+        ctx.out.error(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching \
+             between policies at runtime LRU and LFU data will take some time to adjust.",
+        );
+        return;
+    }
+    ctx.out.int((crate::keyspace::lru_idle_ms(clock, now_ms) / 1000) as i64);
+}
+
+pub fn object_refcount(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
+    let shared = super::debug::integers_shared(ctx);
+    match ctx.db.entry_read_untouched(args.get(2)) {
+        Some(e) if shared && super::debug::is_small_int(&e.value) => ctx.out.int(super::debug::SHARED_REFCOUNT),
+        Some(_) => ctx.out.int(1),
+        None => ctx.out.null(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,16 +703,4 @@ mod tests {
         error_with_bytes(&mut out, "ERR Unsupported option ", b"foo");
         assert_eq!(out.buf, b"-ERR Unsupported option foo\r\n");
     }
-}
-
-pub fn object_freq(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
-    ctx.out.error("ERR not implemented yet");
-}
-
-pub fn object_idletime(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
-    ctx.out.error("ERR not implemented yet");
-}
-
-pub fn object_refcount(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
-    ctx.out.error("ERR not implemented yet");
 }

@@ -377,6 +377,7 @@ pub fn config_resetstat(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
     ctx.server.stats.reset();
     ctx.server.keyspace.reset_stats();
     ctx.server.error_codes.lock().clear();
+    crate::stats::reset(ctx.server);
     ctx.out.ok();
 }
 
@@ -431,5 +432,16 @@ pub fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
 }
 
 pub fn config_rewrite(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
-    ctx.out.error("ERR not implemented yet");
+    use crate::config::rewrite::{rewrite, RewriteError};
+    match ctx.server.config.read(rewrite) {
+        Ok(()) => {
+            tracing::info!("CONFIG REWRITE executed with success.");
+            ctx.out.ok();
+        }
+        Err(RewriteError::NoConfigFile) => ctx.out.error("ERR The server is running without a config file"),
+        Err(e) => {
+            tracing::warn!("CONFIG-REWRITE failed: {}", e.to_string().trim_start_matches("Rewriting config file: "));
+            ctx.out.error(&format!("ERR {e}"));
+        }
+    }
 }

@@ -25,6 +25,7 @@
 
 pub mod parse;
 pub mod registry;
+pub mod rewrite;
 mod settings;
 mod special;
 pub mod store;
@@ -35,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 pub use parse::{split_command_line, usage, CliAction, CommandLine, LoadOptions};
 pub use registry::{Access, Directive, Kind, DIRECTIVES};
-pub use settings::{LogLevel, Settings};
+pub use settings::{LogLevel, MaxmemoryPolicy, Settings};
 pub use store::{ConfigStore, SetOptions};
 pub use value::Value;
 

@@ -36,6 +36,69 @@ impl LogLevel {
     }
 }
 
+/// `maxmemory-policy` (the registry's enum values are Redis's, see `MAXMEMORY_POLICY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxmemoryPolicy {
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    NoEviction,
+}
+
+impl MaxmemoryPolicy {
+    fn from_enum(v: u32) -> MaxmemoryPolicy {
+        match v {
+            0 => MaxmemoryPolicy::VolatileLru,
+            1 => MaxmemoryPolicy::VolatileLfu,
+            2 => MaxmemoryPolicy::VolatileRandom,
+            3 => MaxmemoryPolicy::VolatileTtl,
+            4 => MaxmemoryPolicy::AllkeysLru,
+            5 => MaxmemoryPolicy::AllkeysLfu,
+            6 => MaxmemoryPolicy::AllkeysRandom,
+            _ => MaxmemoryPolicy::NoEviction,
+        }
+    }
+
+    /// The configuration word (`allkeys-lru`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            MaxmemoryPolicy::VolatileLru => "volatile-lru",
+            MaxmemoryPolicy::VolatileLfu => "volatile-lfu",
+            MaxmemoryPolicy::VolatileRandom => "volatile-random",
+            MaxmemoryPolicy::VolatileTtl => "volatile-ttl",
+            MaxmemoryPolicy::AllkeysLru => "allkeys-lru",
+            MaxmemoryPolicy::AllkeysLfu => "allkeys-lfu",
+            MaxmemoryPolicy::AllkeysRandom => "allkeys-random",
+            MaxmemoryPolicy::NoEviction => "noeviction",
+        }
+    }
+
+    /// Redis's `MAXMEMORY_FLAG_LFU`: access clocks hold LFU counters.
+    pub fn is_lfu(self) -> bool {
+        matches!(self, MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu)
+    }
+
+    /// Redis's `MAXMEMORY_FLAG_LRU`.
+    pub fn is_lru(self) -> bool {
+        matches!(self, MaxmemoryPolicy::VolatileLru | MaxmemoryPolicy::AllkeysLru)
+    }
+
+    /// Only keys with a TTL are candidates.
+    pub fn volatile_only(self) -> bool {
+        matches!(
+            self,
+            MaxmemoryPolicy::VolatileLru
+                | MaxmemoryPolicy::VolatileLfu
+                | MaxmemoryPolicy::VolatileRandom
+                | MaxmemoryPolicy::VolatileTtl
+        )
+    }
+}
+
 /// Typed values of the implemented directives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -75,6 +138,26 @@ pub struct Settings {
     pub hz: u32,
     pub tcp_backlog: u32,
     pub tcp_keepalive: u32,
+    /// `maxmemory` in bytes; 0 = no limit.
+    pub maxmemory: u64,
+    pub maxmemory_policy: MaxmemoryPolicy,
+    pub maxmemory_samples: u32,
+    /// 0..=100 (100: evict without a time limit).
+    pub maxmemory_eviction_tenacity: u32,
+    pub lfu_log_factor: u32,
+    /// Minutes; 0 = counters never decay.
+    pub lfu_decay_time: u32,
+    /// `disable-thp`: no transparent huge pages for the process (mimalloc would otherwise ask for them).
+    pub disable_thp: bool,
+    /// `slowlog-log-slower-than` in µs; negative disables the slow log, 0 logs every command.
+    pub slowlog_log_slower_than_usec: i64,
+    pub slowlog_max_len: u64,
+    /// `latency-monitor-threshold` in ms; 0 disables the latency monitor.
+    pub latency_monitor_threshold_ms: u64,
+    /// `latency-tracking`: per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency_tracking: bool,
+    /// `latency-tracking-info-percentiles`.
+    pub latency_tracking_info_percentiles: Vec<f64>,
 }
 
 impl Settings {
@@ -129,6 +212,21 @@ impl Settings {
             hz: u32::try_from(c.num_of("hz")).unwrap_or(10),
             tcp_backlog: u32::try_from(c.num_of("tcp-backlog")).unwrap_or(511),
             tcp_keepalive: u32::try_from(c.num_of("tcp-keepalive")).unwrap_or(300),
+            maxmemory: unsigned("maxmemory"),
+            maxmemory_policy: MaxmemoryPolicy::from_enum(c.enum_of("maxmemory-policy")),
+            maxmemory_samples: u32::try_from(c.num_of("maxmemory-samples")).unwrap_or(5),
+            maxmemory_eviction_tenacity: u32::try_from(c.num_of("maxmemory-eviction-tenacity")).unwrap_or(10),
+            lfu_log_factor: u32::try_from(c.num_of("lfu-log-factor")).unwrap_or(10),
+            lfu_decay_time: u32::try_from(c.num_of("lfu-decay-time")).unwrap_or(1),
+            disable_thp: c.bool_of("disable-thp"),
+            slowlog_log_slower_than_usec: c.num_of("slowlog-log-slower-than"),
+            slowlog_max_len: unsigned("slowlog-max-len"),
+            latency_monitor_threshold_ms: unsigned("latency-monitor-threshold"),
+            latency_tracking: c.bool_of("latency-tracking"),
+            latency_tracking_info_percentiles: match c.row("latency-tracking-info-percentiles") {
+                Some(Value::LatencyPercentiles(p)) => p.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 }
@@ -174,6 +272,16 @@ mod tests {
         assert_eq!(s.hz, 10);
         assert_eq!(s.tcp_backlog, 511);
         assert_eq!(s.tcp_keepalive, 300);
+        assert_eq!(s.maxmemory, 0);
+        assert_eq!(s.maxmemory_policy, MaxmemoryPolicy::NoEviction);
+        assert_eq!((s.maxmemory_samples, s.maxmemory_eviction_tenacity), (5, 10));
+        assert_eq!((s.lfu_log_factor, s.lfu_decay_time), (10, 1));
+        assert!(s.disable_thp);
+        assert_eq!(s.slowlog_log_slower_than_usec, 10000);
+        assert_eq!(s.slowlog_max_len, 128);
+        assert_eq!(s.latency_monitor_threshold_ms, 0);
+        assert!(s.latency_tracking);
+        assert_eq!(s.latency_tracking_info_percentiles, vec![50.0, 99.0, 99.9]);
     }
 
     #[test]

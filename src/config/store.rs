@@ -458,8 +458,8 @@ mod tests {
         assert!(store.set(&[(b"timeout", b"x")]).is_err());
         assert_eq!(store.version(), 1);
         assert_eq!(store.accepted_but_unused(), Vec::<&str>::new());
-        store.set(&[(b"maxmemory", b"1mb")]).unwrap();
-        assert_eq!(store.accepted_but_unused(), vec!["maxmemory"]);
+        store.set(&[(b"lazyfree-lazy-eviction", b"yes")]).unwrap();
+        assert_eq!(store.accepted_but_unused(), vec!["lazyfree-lazy-eviction"]);
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let s = Arc::clone(&store);

@@ -23,6 +23,7 @@ pub mod table;
 pub mod value;
 mod view;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -32,7 +33,7 @@ pub use dict::Entry;
 pub use small_bytes::SmallBytes;
 pub use table::{is_expired, KeyTable};
 pub use value::Value;
-pub use view::{DbView, ScanFilter};
+pub use view::{DbOverhead, DbView, ScanFilter};
 
 /// Number of lockable shards. A power of two that divides 16384.
 pub const SHARD_COUNT: usize = 16;
@@ -43,6 +44,8 @@ pub struct ShardStats {
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub expired_keys: u64,
+    /// Keys deleted by maxmemory eviction (INFO `evicted_keys`).
+    pub evicted_keys: u64,
 }
 
 /// One database's part of a shard.
@@ -86,6 +89,11 @@ pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
     cluster_mode: bool,
     databases: usize,
+    /// How lookups update each entry's access clock: an [`AccessPolicy`] packed into one word, read once per
+    /// command when its view is created (set from the configuration by `crate::memory`).
+    access: AtomicU64,
+    /// False after `DEBUG SET-ACTIVE-EXPIRE 0`: the cron stops sampling keys for expiry.
+    active_expire: AtomicBool,
 }
 
 impl Keyspace {
@@ -102,7 +110,13 @@ impl Keyspace {
                 })
             })
             .collect();
-        Keyspace { shards, cluster_mode, databases }
+        Keyspace {
+            shards,
+            cluster_mode,
+            databases,
+            access: AtomicU64::new(AccessPolicy::default().pack()),
+            active_expire: AtomicBool::new(true),
+        }
     }
 
     pub fn databases(&self) -> usize {
@@ -159,6 +173,7 @@ impl Keyspace {
             total.keyspace_hits += st.keyspace_hits;
             total.keyspace_misses += st.keyspace_misses;
             total.expired_keys += st.expired_keys;
+            total.evicted_keys += st.evicted_keys;
         }
         total
     }
@@ -185,6 +200,9 @@ impl Keyspace {
     /// whole cycle; a million keys expiring at once are reclaimed over several cycles. Also advances
     /// incremental rehashing and shrinks sparse tables. Returns the number of keys deleted.
     pub fn active_expire_cycle(&self, now_ms: u64, deadline: Instant) -> u64 {
+        if !self.active_expire.load(Ordering::Relaxed) {
+            return 0;
+        }
         const SAMPLES: usize = 20;
         const ROUNDS_PER_LOCK: usize = 16;
         let mut deleted = 0u64;
@@ -248,6 +266,255 @@ impl Keyspace {
             }
         }
         deleted
+    }
+}
+
+impl ShardDb {
+    /// A random table holding keys (keys with a TTL when `volatile_only`): a few random probes, then a walk
+    /// from a random start, so that a sparse cluster-mode database (1024 tables per shard) still finds its keys.
+    fn random_table(&self, volatile_only: bool) -> Option<usize> {
+        if self.keys == 0 || (volatile_only && self.volatile == 0) {
+            return None;
+        }
+        let has = |t: &KeyTable| if volatile_only { t.volatile_len() > 0 } else { !t.is_empty() };
+        let n = self.tables.len();
+        if n == 1 {
+            return has(&self.tables[0]).then_some(0);
+        }
+        for _ in 0..8 {
+            let i = fastrand::usize(..n);
+            if has(&self.tables[i]) {
+                return Some(i);
+            }
+        }
+        let start = fastrand::usize(..n);
+        (0..n).map(|k| (start + k) % n).find(|&i| has(&self.tables[i]))
+    }
+
+    /// Removes `key` from table `table` as an eviction; returns the entry so it is freed outside the lock.
+    fn evict(&mut self, stats: &mut ShardStats, table: usize, key: &[u8]) -> Option<Box<Entry>> {
+        let entry = self.tables.get_mut(table)?.remove(key)?;
+        self.keys -= 1;
+        if entry.expire_at_ms != 0 {
+            self.volatile -= 1;
+        }
+        stats.evicted_keys += 1;
+        Some(entry)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Eviction primitives (the policy and the candidate pool live in `crate::memory`). Each call locks one shard,
+// briefly, so eviction never holds more than one shard and clients on other shards keep running.
+// ---------------------------------------------------------------------------------------------------------
+
+impl Keyspace {
+    /// Sets how lookups update access clocks (called when the maxmemory policy or LFU parameters change).
+    pub fn set_access_policy(&self, policy: AccessPolicy) {
+        self.access.store(policy.pack(), Ordering::Relaxed);
+    }
+
+    pub fn access_policy(&self) -> AccessPolicy {
+        AccessPolicy::unpack(self.access.load(Ordering::Relaxed))
+    }
+
+    /// `DEBUG SET-ACTIVE-EXPIRE`: switches the cron's expiry sampling on or off.
+    pub fn set_active_expire(&self, enabled: bool) {
+        self.active_expire.store(enabled, Ordering::Relaxed);
+    }
+
+    pub fn active_expire_enabled(&self) -> bool {
+        self.active_expire.load(Ordering::Relaxed)
+    }
+
+    /// Offers up to `count` random keys of every database of shard `shard_idx` (only keys with a TTL when
+    /// `volatile_only`) to `f(db, entry)`, under the shard's lock. Returns how many were offered; 0 means the
+    /// shard has no candidate at all.
+    pub fn sample_for_eviction(
+        &self,
+        shard_idx: usize,
+        volatile_only: bool,
+        count: usize,
+        mut f: impl FnMut(usize, &Entry),
+    ) -> usize {
+        let Some(shard) = self.shards.get(shard_idx) else { return 0 };
+        let shard = shard.lock();
+        let mut offered = 0;
+        for (db, sdb) in shard.dbs.iter().enumerate() {
+            for _ in 0..count {
+                let Some(t) = sdb.random_table(volatile_only) else { break };
+                let table = &sdb.tables[t];
+                let entry = if volatile_only {
+                    table.random_volatile().and_then(|k| table.peek(k))
+                } else {
+                    table.dict.random_entry()
+                };
+                if let Some(e) = entry {
+                    f(db, e);
+                    offered += 1;
+                }
+            }
+        }
+        offered
+    }
+
+    /// Evicts `key` from database `db` if it is still there (and still has a TTL when `volatile_only`).
+    pub fn evict_key(&self, db: usize, key: &[u8], volatile_only: bool) -> bool {
+        let slot = key_hash_slot(key);
+        let table = self.table_index(slot);
+        let removed = {
+            let mut shard = self.shards[Self::shard_of_slot(slot)].lock();
+            let Shard { dbs, stats, .. } = &mut *shard;
+            let Some(sdb) = dbs.get_mut(db) else { return false };
+            match sdb.tables[table].peek(key) {
+                Some(e) if !volatile_only || e.expire_at_ms != 0 => {}
+                _ => return false,
+            }
+            sdb.evict(stats, table, key)
+        };
+        removed.is_some()
+    }
+
+    /// Evicts one random key (with a TTL when `volatile_only`) of shard `shard_idx`, trying its databases from
+    /// `start_db` on (Redis rotates the database for the random policies). False if the shard has none.
+    pub fn evict_random(&self, shard_idx: usize, start_db: usize, volatile_only: bool) -> bool {
+        let Some(shard) = self.shards.get(shard_idx) else { return false };
+        let removed = {
+            let mut shard = shard.lock();
+            let Shard { dbs, stats, .. } = &mut *shard;
+            let n = dbs.len();
+            let mut removed = None;
+            for i in 0..n {
+                let sdb = &mut dbs[(start_db + i) % n];
+                let Some(t) = sdb.random_table(volatile_only) else { continue };
+                let table = &sdb.tables[t];
+                let key = if volatile_only {
+                    table.random_volatile().cloned()
+                } else {
+                    table.dict.random_entry().map(|e| e.key.clone())
+                };
+                if let Some(key) = key {
+                    removed = sdb.evict(stats, t, &key);
+                    if removed.is_some() {
+                        break;
+                    }
+                }
+            }
+            removed
+        };
+        removed.is_some()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Access clocks: the 24 bits Redis keeps in `robj->lru`, holding LRU or LFU data depending on the policy.
+// ---------------------------------------------------------------------------------------------------------
+
+/// Largest value of the LRU clock: Redis's `LRU_CLOCK_MAX` (24 bits of seconds, wrapping every ~194 days).
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+/// Redis's `LRU_CLOCK_RESOLUTION`: the clock counts seconds.
+pub const LRU_CLOCK_RESOLUTION_MS: u64 = 1000;
+/// LFU counter of a new key (`LFU_INIT_VAL`), so that new keys are not evicted before they get a chance.
+pub const LFU_INIT_VAL: u32 = 5;
+
+/// How lookups update access clocks: LRU (a timestamp) unless an LFU policy is selected, in which case the
+/// field holds 16 bits of minutes (last decrement time) and an 8-bit logarithmic counter, as in Redis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccessPolicy {
+    pub lfu: bool,
+    /// `lfu-log-factor` (0..=i32::MAX).
+    pub log_factor: u32,
+    /// `lfu-decay-time` in minutes (0..=i32::MAX; 0 = never decay).
+    pub decay_time: u32,
+}
+
+impl Default for AccessPolicy {
+    fn default() -> Self {
+        AccessPolicy { lfu: false, log_factor: 10, decay_time: 1 }
+    }
+}
+
+const LFU_FLAG: u64 = 1 << 63;
+
+impl AccessPolicy {
+    /// One word, so that a view reads it with a single atomic load: bit 63 LFU, bits 32..63 the decay
+    /// time, bits 0..32 the log factor (both are at most `i32::MAX`).
+    pub fn pack(self) -> u64 {
+        let lfu = if self.lfu { LFU_FLAG } else { 0 };
+        lfu | (u64::from(self.decay_time & 0x7fff_ffff) << 32) | u64::from(self.log_factor)
+    }
+
+    pub fn unpack(word: u64) -> AccessPolicy {
+        AccessPolicy {
+            lfu: word & LFU_FLAG != 0,
+            log_factor: word as u32,
+            decay_time: ((word >> 32) as u32) & 0x7fff_ffff,
+        }
+    }
+
+    /// The clock of a newly created key (Redis's `createObject`).
+    pub fn initial_clock(self, now_ms: u64) -> u32 {
+        if self.lfu {
+            (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL
+        } else {
+            lru_clock(now_ms)
+        }
+    }
+
+    /// The clock after an access (Redis's `lookupKey`: `updateLFU` or `LRU_CLOCK()`).
+    #[inline]
+    pub fn touched_clock(self, clock: u32, now_ms: u64) -> u32 {
+        if self.lfu {
+            let counter = lfu_log_incr(lfu_decayed_counter(clock, now_ms, self.decay_time), self.log_factor);
+            (lfu_minutes(now_ms) << 8) | counter
+        } else {
+            lru_clock(now_ms)
+        }
+    }
+}
+
+/// The LRU clock at `now_ms` (seconds, 24 bits).
+#[inline]
+pub fn lru_clock(now_ms: u64) -> u32 {
+    ((now_ms / LRU_CLOCK_RESOLUTION_MS) as u32) & LRU_CLOCK_MAX
+}
+
+/// Milliseconds since the access recorded in an LRU clock (Redis's `estimateObjectIdleTime`, wrap included).
+pub fn lru_idle_ms(clock: u32, now_ms: u64) -> u64 {
+    let now = lru_clock(now_ms);
+    let clock = clock & LRU_CLOCK_MAX;
+    let ticks = if now >= clock { now - clock } else { now + (LRU_CLOCK_MAX - clock) };
+    u64::from(ticks) * LRU_CLOCK_RESOLUTION_MS
+}
+
+/// Minutes, 16 bits (Redis's `LFUGetTimeInMinutes`).
+pub fn lfu_minutes(now_ms: u64) -> u32 {
+    ((now_ms / 60_000) & 0xffff) as u32
+}
+
+/// The LFU counter of a clock after decaying it by one per `decay_time` minutes elapsed (Redis's
+/// `LFUDecrAndReturn`; OBJECT FREQ's answer). The clock itself is not changed.
+pub fn lfu_decayed_counter(clock: u32, now_ms: u64, decay_time: u32) -> u32 {
+    let last = (clock >> 8) & 0xffff;
+    let counter = clock & 0xff;
+    let now = lfu_minutes(now_ms);
+    let elapsed = if now >= last { now - last } else { 65535 - last + now };
+    let periods = elapsed.checked_div(decay_time).unwrap_or(0);
+    counter.saturating_sub(periods)
+}
+
+/// Logarithmic increment (Redis's `LFULogIncr`): the more hits a key has, the less likely the next one is
+/// counted; 255 saturates.
+pub fn lfu_log_incr(counter: u32, log_factor: u32) -> u32 {
+    if counter >= 255 {
+        return 255;
+    }
+    let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+    let p = 1.0 / (base * f64::from(log_factor) + 1.0);
+    if fastrand::f64() < p {
+        counter + 1
+    } else {
+        counter
     }
 }
 

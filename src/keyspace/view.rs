@@ -1,12 +1,19 @@
 //! `DbView`: what a command sees of the keyspace — the shards it locked, one selected database, and the
 //! command's clock. Every lookup applies lazy expiry, so a command never observes a key past its TTL.
+//!
+//! Lookups also record the access in the entry's clock (LRU timestamp or LFU counter, see
+//! [`AccessPolicy`]), as Redis's `lookupKey` does, unless the command or the client asked for no touching
+//! ([`DbView::set_no_touch`]). The policy is read once when the view is created, so the per-lookup cost is a
+//! branch and a store.
 
 use parking_lot::MutexGuard;
+
+use std::sync::atomic::Ordering;
 
 use super::dict::Entry;
 use super::table::is_expired;
 use super::value::Value;
-use super::{Keyspace, Shard, ShardDb, SHARD_COUNT};
+use super::{AccessPolicy, Keyspace, Shard, ShardDb, SHARD_COUNT};
 use crate::slot::key_hash_slot;
 
 pub struct DbView<'k> {
@@ -14,6 +21,43 @@ pub struct DbView<'k> {
     pub(super) guards: [Option<MutexGuard<'k, Shard>>; SHARD_COUNT],
     db: usize,
     now_ms: u64,
+    /// The packed [`AccessPolicy`] at creation.
+    access: u64,
+    /// Lookups leave access clocks alone (OBJECT, TYPE, TTL..., CLIENT NO-TOUCH).
+    no_touch: bool,
+}
+
+/// Records accesses in entry clocks; a copy of the view's settings, so it can be used while the view's
+/// tables are borrowed.
+#[derive(Clone, Copy)]
+struct Toucher {
+    access: u64,
+    now_ms: u64,
+    off: bool,
+}
+
+impl Toucher {
+    #[inline]
+    fn touch(self, e: &mut Entry) {
+        if !self.off {
+            e.access_clock = AccessPolicy::unpack(self.access).touched_clock(e.access_clock, self.now_ms);
+        }
+    }
+
+    #[inline]
+    fn init(self, e: &mut Entry) {
+        e.access_clock = AccessPolicy::unpack(self.access).initial_clock(self.now_ms);
+    }
+}
+
+/// Memory overhead of one database's hash tables (MEMORY STATS, INFO memory).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DbOverhead {
+    pub db: usize,
+    pub keys: usize,
+    pub volatile: usize,
+    /// Bucket slots allocated (one pointer each).
+    pub buckets: usize,
 }
 
 /// Filters applied while scanning (SCAN MATCH / TYPE, KEYS pattern).
@@ -29,7 +73,33 @@ impl<'k> DbView<'k> {
         db: usize,
         now_ms: u64,
     ) -> Self {
-        DbView { keyspace, guards, db, now_ms }
+        let access = keyspace.access.load(Ordering::Relaxed);
+        DbView { keyspace, guards, db, now_ms, access, no_touch: false }
+    }
+
+    /// Stops (or resumes) recording accesses in entry clocks for the following lookups: the dispatcher sets it
+    /// per command (Redis's `LOOKUP_NOTOUCH` commands and CLIENT NO-TOUCH clients).
+    pub fn set_no_touch(&mut self, no_touch: bool) {
+        self.no_touch = no_touch;
+    }
+
+    /// The access policy this view records with.
+    pub fn access_policy(&self) -> AccessPolicy {
+        AccessPolicy::unpack(self.access)
+    }
+
+    #[inline]
+    fn toucher(&self) -> Toucher {
+        Toucher { access: self.access, now_ms: self.now_ms, off: self.no_touch }
+    }
+
+    /// Runs `f` on shard `idx`: through this view's guard when it holds it, else under a lock taken just for
+    /// `f` (commands without keys — MEMORY STATS, DEBUG OBJECT — hold no guard, so this cannot deadlock).
+    fn with_shard<R>(&mut self, idx: usize, f: impl FnOnce(&mut Shard) -> R) -> R {
+        match self.guards[idx].as_deref_mut() {
+            Some(shard) => f(shard),
+            None => f(&mut self.keyspace.shards[idx].lock()),
+        }
     }
 
     pub fn keyspace(&self) -> &'k Keyspace {
@@ -92,8 +162,53 @@ impl<'k> DbView<'k> {
 
     /// The live entry for `key` (for writes: no hit/miss accounting).
     pub fn entry(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let toucher = self.toucher();
         let (sdb, _, table) = self.live(key);
-        sdb.tables[table].peek_mut(key)
+        let e = sdb.tables[table].peek_mut(key)?;
+        toucher.touch(e);
+        Some(e)
+    }
+
+    /// The live entry for `key`, counted as a keyspace hit or miss, without touching its access clock
+    /// (Redis's `lookupKeyReadWithFlags(.., LOOKUP_NOTOUCH)`, as OBJECT uses).
+    pub fn entry_read_untouched(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let (sdb, stats, table) = self.live(key);
+        let found = sdb.tables[table].peek_mut(key);
+        if found.is_some() {
+            stats.keyspace_hits += 1;
+        } else {
+            stats.keyspace_misses += 1;
+        }
+        found
+    }
+
+    /// The stored entry for `key`, even if its TTL has passed, without touching or counting anything
+    /// (Redis's raw `dictFind`, as MEMORY USAGE and DEBUG OBJECT use). Works whether or not the view locked
+    /// the key's shard.
+    pub fn peek_raw<R>(&mut self, key: &[u8], f: impl FnOnce(Option<&Entry>) -> R) -> R {
+        let slot = key_hash_slot(key);
+        let table = self.keyspace.table_index(slot);
+        let db = self.db;
+        self.with_shard(Keyspace::shard_of_slot(slot), |shard| {
+            f(shard.dbs.get(db).and_then(|d| d.tables.get(table)).and_then(|t| t.peek(key)))
+        })
+    }
+
+    /// Hash-table overhead of every non-empty database, over all shards (MEMORY STATS).
+    pub fn overheads(&mut self) -> Vec<DbOverhead> {
+        let mut out: Vec<DbOverhead> =
+            (0..self.keyspace.databases).map(|db| DbOverhead { db, ..DbOverhead::default() }).collect();
+        for idx in 0..SHARD_COUNT {
+            self.with_shard(idx, |shard| {
+                for (o, d) in out.iter_mut().zip(&shard.dbs) {
+                    o.keys += d.keys;
+                    o.volatile += d.volatile;
+                    o.buckets += d.tables.iter().map(|t| t.dict.bucket_count()).sum::<usize>();
+                }
+            });
+        }
+        out.retain(|o| o.keys > 0);
+        out
     }
 
     /// The live value for `key`, for writing.
@@ -103,10 +218,12 @@ impl<'k> DbView<'k> {
 
     /// The live value for `key`, counted as a keyspace hit or miss (Redis's `lookupKeyRead`).
     pub fn get_read(&mut self, key: &[u8]) -> Option<&mut Value> {
+        let toucher = self.toucher();
         let (sdb, stats, table) = self.live(key);
         match sdb.tables[table].peek_mut(key) {
             Some(e) => {
                 stats.keyspace_hits += 1;
+                toucher.touch(e);
                 Some(&mut e.value)
             }
             None => {
@@ -123,17 +240,19 @@ impl<'k> DbView<'k> {
     /// Stores `value` under `key`. Without `keep_ttl` any previous expiry is removed (as Redis's `setKey`).
     /// Returns true if the key was new.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
+        let toucher = self.toucher();
         let (sdb, _, table) = self.live(key);
         let t = &mut sdb.tables[table];
         if let Some(e) = t.peek_mut(key) {
             e.value = value;
+            toucher.touch(e);
             if !keep_ttl && e.expire_at_ms != 0 {
                 t.set_expire(key, 0);
                 sdb.volatile -= 1;
             }
             false
         } else {
-            t.insert_new(key, value);
+            toucher.init(t.insert_new(key, value));
             sdb.keys += 1;
             true
         }
@@ -141,9 +260,12 @@ impl<'k> DbView<'k> {
 
     /// Inserts a key the caller knows is absent (checked with `exists` under the same lock).
     pub fn insert_new(&mut self, key: &[u8], value: Value) -> &mut Entry {
+        let toucher = self.toucher();
         let (sdb, _, table) = self.live(key);
         sdb.keys += 1;
-        sdb.tables[table].insert_new(key, value)
+        let e = sdb.tables[table].insert_new(key, value);
+        toucher.init(e);
+        e
     }
 
     /// Deletes `key`; returns its entry if it existed (and was not expired).

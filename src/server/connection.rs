@@ -3,45 +3,92 @@
 //! Replies to a pipelined batch are written with a single `write` call, which is where most of the speed of
 //! pipelining comes from. A protocol error answers `-ERR Protocol error: ...` after the replies already due
 //! and closes this connection only. No lock is held across an await: commands run synchronously between reads.
+//!
+//! Around that core, the client-management features stay off the hot path:
+//! - the connection registers a handle (`crate::clients`) and publishes its CLIENT LIST figures once per
+//!   batch; it deregisters before its socket closes, which is what makes CLIENT KILL's `shutdown(2)` safe;
+//! - CLIENT PAUSE costs one relaxed load per command while no pause is active. A command the pause holds
+//!   stays in the query buffer, and the connection stops reading until the pause ends: the held command and
+//!   everything after it run later in their order, and nothing is lost;
+//! - CLIENT REPLY OFF/SKIP drops the bytes a command wrote, checked with one branch per command;
+//! - a MONITOR client waits on its socket and on its monitor queue at once; other clients never do.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::commands::{dispatch, ClientState};
-use crate::protocol::decode::{Decoded, Limits, RequestDecoder};
+use crate::clients::{flag, ClientHandle, PauseMode};
+use crate::commands::client::reply;
+use crate::commands::spec::CommandSpec;
+use crate::commands::{client_cmd, dispatch, ClientState};
+use crate::protocol::decode::{Args, Decoded, Limits, RequestDecoder};
 use crate::protocol::reply::{Protocol, Reply};
-use crate::state::{ServerState, ServerStats};
+use crate::state::{unix_time_ms, ServerState, ServerStats};
 
 /// Initial read buffer; it grows for large requests and shrinks back after them.
 const READ_CHUNK: usize = 16 * 1024;
 /// Output buffers larger than this are released after being written, so an idle client holds little memory.
 const KEEP_OUTPUT_CAPACITY: usize = 64 * 1024;
 
-pub async fn serve(stream: TcpStream, state: Arc<ServerState>, id: u64) {
+pub async fn serve(mut stream: TcpStream, state: Arc<ServerState>, id: u64) {
+    use std::os::fd::AsRawFd;
     let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let _ = stream.set_nodelay(true);
     let settings = state.config.snapshot();
+    let now_ms = unix_time_ms();
     let mut client = ClientState::new(id, settings.requirepass.is_some());
     client.addr = peer;
     client.laddr = local;
-    if let Err(e) = run(stream, &state, &mut client).await {
+    client.fd = stream.as_raw_fd();
+    client.created_ms = now_ms;
+    client.io.last_interaction_ms = now_ms;
+    let handle = state.clients.register(client.identity());
+    client.handle = Some(handle.clone());
+    // Dropped before `stream` (a parameter, dropped after every local): the connection leaves the registry
+    // before its descriptor is closed.
+    let _registered = Registered(&state, &handle);
+    if let Err(e) = run(&mut stream, &state, &mut client, &handle).await {
         tracing::debug!("Client id={} addr={} closed: {e}", client.id, client.addr);
     }
 }
 
-async fn run(mut stream: TcpStream, state: &ServerState, client: &mut ClientState) -> std::io::Result<()> {
+/// Removes a connection from the client registry when it ends, however it ends.
+struct Registered<'a>(&'a ServerState, &'a ClientHandle);
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.0.clients.deregister(self.1);
+    }
+}
+
+fn resp_of(out: &Reply) -> u8 {
+    if out.proto == Protocol::Resp3 {
+        3
+    } else {
+        2
+    }
+}
+
+async fn run(
+    stream: &mut TcpStream,
+    state: &ServerState,
+    client: &mut ClientState,
+    handle: &ClientHandle,
+) -> std::io::Result<()> {
     let mut rbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut start = 0usize;
     let mut decoder = RequestDecoder::new();
     let mut out = Reply::new(Protocol::Resp2);
+    let mut out_peak = 0usize;
     let mut config_version = u64::MAX;
     let mut limits = Limits { max_bulk_len: 512 * 1024 * 1024 };
     let mut query_limit = 1024 * 1024 * 1024u64;
     let mut idle_timeout_secs = 0u64;
+    publish(client, &rbuf, &out, out_peak);
     loop {
         if state.config.version() != config_version {
             config_version = state.config.version();
@@ -49,15 +96,29 @@ async fn run(mut stream: TcpStream, state: &ServerState, client: &mut ClientStat
             limits = Limits { max_bulk_len: s.proto_max_bulk_len };
             query_limit = s.client_query_buffer_limit;
             idle_timeout_secs = s.timeout_secs;
+            if client.monitor {
+                let (hard, soft, secs) = client_cmd::normal_output_limits(state);
+                handle.set_monitor_limits(hard, soft, secs);
+            }
         }
         let wanted = decoder.bytes_wanted().clamp(READ_CHUNK / 4, 64 * 1024 * 1024);
         if rbuf.capacity() - rbuf.len() < wanted {
             rbuf.reserve(wanted);
         }
-        let read = if idle_timeout_secs > 0 {
-            match tokio::time::timeout(std::time::Duration::from_secs(idle_timeout_secs), read_some(&stream, &mut rbuf))
-                .await
-            {
+        let read = if client.monitor {
+            match Box::pin(read_or_monitor_output(stream, &mut rbuf, handle)).await? {
+                Some(n) => n,
+                None => {
+                    if handle.is_killed() {
+                        return Ok(());
+                    }
+                    Box::pin(write_monitor_output(stream, state, client, handle)).await?;
+                    continue;
+                }
+            }
+        } else if idle_timeout_secs > 0 && client.sub + client.psub + client.ssub == 0 {
+            // Redis's `timeout`: pub/sub, MONITOR and blocked clients are exempt.
+            match tokio::time::timeout(Duration::from_secs(idle_timeout_secs), read_some(stream, &mut rbuf)).await {
                 Ok(r) => r?,
                 Err(_) => {
                     tracing::debug!("Closing idle client id={}", client.id);
@@ -65,33 +126,36 @@ async fn run(mut stream: TcpStream, state: &ServerState, client: &mut ClientStat
                 }
             }
         } else {
-            read_some(&stream, &mut rbuf).await?
+            read_some(stream, &mut rbuf).await?
         };
-        if read == 0 {
+        if read == 0 || handle.is_killed() {
             return Ok(());
         }
         ServerStats::add(&state.stats.net_input_bytes, read as u64);
-        loop {
-            let pending = &rbuf[start..];
-            if pending.is_empty() {
-                break;
+        let now_ms = state.clients.coarse_now_ms();
+        client.io.last_interaction_ms = now_ms;
+        handle.touch(now_ms);
+        client.io.qbuf = rbuf.len();
+        client.io.qbuf_free = rbuf.capacity() - rbuf.len();
+        // Ordinary commands run in `run_batch`; it stops at a command that needs the slow path.
+        while let Some(consumed) = run_batch(state, client, &mut out, &mut decoder, &rbuf, &mut start, &limits) {
+            let args = decoder.args(&rbuf[start..]);
+            let held_qbuf = rbuf.len() - start - consumed;
+            // Boxed: the rare path's state machine stays out of this loop's.
+            let before = before_command(stream, state, client, handle, &mut out, &mut out_peak, args, held_qbuf);
+            let run_it = match Box::pin(before).await? {
+                Before::Run => true,
+                Before::Rejected => false,
+                Before::Killed => return Ok(()),
+            };
+            let mark = out.buf.len();
+            if run_it {
+                dispatch::execute(state, client, &mut out, args);
             }
-            match decoder.decode(pending, &limits, !client.authenticated) {
-                Ok(Decoded::Command { consumed }) => {
-                    dispatch::execute(state, client, &mut out, decoder.args(pending));
-                    start += consumed;
-                    if client.close_after_reply {
-                        break;
-                    }
-                }
-                Ok(Decoded::Nothing { consumed }) => start += consumed,
-                Ok(Decoded::Incomplete) => break,
-                Err(e) => {
-                    out.error(&format!("ERR Protocol error: {}", e.0));
-                    tracing::debug!("Protocol error ({}) from client id={} addr={}", e.0, client.id, client.addr);
-                    client.close_after_reply = true;
-                    break;
-                }
+            after_command(client, handle, &mut out, mark, &args);
+            start += consumed;
+            if client.close_after_reply {
+                break;
             }
         }
         if start == rbuf.len() {
@@ -112,12 +176,18 @@ async fn run(mut stream: TcpStream, state: &ServerState, client: &mut ClientStat
             );
             return Ok(());
         }
+        // What other clients see of this one, published before its replies leave: whoever reads them can
+        // already see their effects in CLIENT LIST.
+        out_peak = out_peak.max(out.buf.len());
+        publish(client, &rbuf, &out, out_peak);
+        // `flush`, written out here: this is the path every request takes.
         if !out.buf.is_empty() {
             stream.write_all(&out.buf).await?;
             ServerStats::add(&state.stats.net_output_bytes, out.buf.len() as u64);
             out.buf.clear();
             if out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
                 out.buf = Vec::with_capacity(READ_CHUNK);
+                out_peak = 0;
             }
         }
         if client.close_after_reply {
@@ -127,12 +197,289 @@ async fn run(mut stream: TcpStream, state: &ServerState, client: &mut ClientStat
     }
 }
 
+/// Refreshes the buffer figures and publishes this client's CLIENT LIST line to its registry handle.
+#[allow(clippy::ptr_arg)] // the query buffer's capacity is one of the figures
+#[inline]
+fn publish(client: &mut ClientState, rbuf: &Vec<u8>, out: &Reply, out_peak: usize) {
+    client.io.qbuf = rbuf.len();
+    client.io.qbuf_free = rbuf.capacity() - rbuf.len();
+    client.io.rbs = out.buf.capacity();
+    client.io.rbp = out_peak;
+    client.io.obl = 0;
+    let now_ms = client.io.last_interaction_ms;
+    client.publish(resp_of(out), 0, None, now_ms);
+}
+
+/// Writes the replies due, then releases an oversized output buffer.
+async fn flush(stream: &mut TcpStream, state: &ServerState, out: &mut Reply, peak: &mut usize) -> std::io::Result<()> {
+    if out.buf.is_empty() {
+        return Ok(());
+    }
+    *peak = (*peak).max(out.buf.len());
+    stream.write_all(&out.buf).await?;
+    ServerStats::add(&state.stats.net_output_bytes, out.buf.len() as u64);
+    out.buf.clear();
+    if out.buf.capacity() > KEEP_OUTPUT_CAPACITY {
+        out.buf = Vec::with_capacity(READ_CHUNK);
+        *peak = 0;
+    }
+    Ok(())
+}
+
+/// What to do with a command before running it, when a pause is active or the client is a MONITOR.
+enum Gate {
+    Run,
+    /// A MONITOR client (a replica, to Redis) may not touch the keyspace.
+    Reject(&'static CommandSpec),
+    /// Held by CLIENT PAUSE.
+    Wait(&'static CommandSpec),
+}
+
+/// Redis's order: commands that fail lookup, arity or authentication are answered at once (by the
+/// dispatcher); then a replica's keyspace commands are refused; then the pause holds what it covers.
+/// Replicas, and so MONITOR clients, are never paused.
+fn gate(state: &ServerState, client: &ClientState, args: &Args<'_>) -> Gate {
+    let Some(spec) = resolve_quietly(args) else { return Gate::Run };
+    if !client.authenticated && !spec.has_flag("no_auth") {
+        return Gate::Run;
+    }
+    let writes = spec.has_flag("write") || spec.has_flag("may_replicate");
+    if client.monitor {
+        return if writes || spec.has_flag("readonly") { Gate::Reject(spec) } else { Gate::Run };
+    }
+    match state.clients.pause_at(unix_time_ms()).0 {
+        PauseMode::Off => Gate::Run,
+        PauseMode::All => Gate::Wait(spec),
+        PauseMode::Write if writes => Gate::Wait(spec),
+        PauseMode::Write => Gate::Run,
+    }
+}
+
+/// The table entry the dispatcher would run, without writing any error.
+fn resolve_quietly(args: &Args<'_>) -> Option<&'static CommandSpec> {
+    if args.is_empty() {
+        return None;
+    }
+    let mut spec = dispatch::lookup(args.get(0))?;
+    if !spec.subcommands.is_empty() && args.len() >= 2 {
+        spec = dispatch::lookup_subcommand(spec, args.get(1))?;
+    }
+    (spec.arity_ok(args.len()) && spec.handler.is_some()).then_some(spec)
+}
+
+fn reject_replica_command(state: &ServerState, out: &mut Reply, spec: &CommandSpec) {
+    out.error("ERR Replica can't interact with the keyspace");
+    ServerStats::add(&state.stats.total_error_replies, 1);
+    *state.error_codes.lock().entry("ERR".to_string()).or_default() += 1;
+    state.command_stats.record_rejected(spec.id);
+}
+
+fn is_reset(args: &Args<'_>) -> bool {
+    args.len() == 1 && args.get(0).eq_ignore_ascii_case(b"reset")
+}
+
+/// CLIENT REPLY after a command: drop what it wrote if replies are off or skipped, and move SKIP along
+/// (the command after CLIENT REPLY SKIP is the one skipped). RESET turns OFF and a pending SKIP off.
+fn apply_reply_mode(client: &mut ClientState, out: &mut Reply, mark: usize, args: &Args<'_>) {
+    if is_reset(args) {
+        client.reply &= !(reply::OFF | reply::SKIP_NEXT);
+    }
+    if client.reply & (reply::OFF | reply::SKIP) != 0 {
+        out.truncate(mark);
+    }
+    let skip = if client.reply & reply::SKIP_NEXT != 0 { reply::SKIP } else { 0 };
+    client.reply = (client.reply & reply::OFF) | skip;
+}
+
+/// Decodes and runs the commands in `rbuf[*start..]` while they need nothing special (no pause in force, not
+/// a MONITOR client, replies on): one test per command. Returns the length of the command at `*start` that
+/// needs the slow path (decoded, not run), or None when the buffer is used up or the client must close.
+fn run_batch(
+    state: &ServerState,
+    client: &mut ClientState,
+    out: &mut Reply,
+    decoder: &mut RequestDecoder,
+    rbuf: &[u8],
+    start: &mut usize,
+    limits: &Limits,
+) -> Option<usize> {
+    loop {
+        let pending = &rbuf[*start..];
+        if pending.is_empty() {
+            return None;
+        }
+        match decoder.decode(pending, limits, !client.authenticated) {
+            Ok(Decoded::Command { consumed }) => {
+                if client.monitor | (client.reply != 0) || state.clients.pause_active() {
+                    return Some(consumed);
+                }
+                let args = decoder.args(pending);
+                dispatch::execute(state, client, out, args);
+                if client.reply != 0 {
+                    // CLIENT REPLY OFF or SKIP just ran (and wrote nothing): move SKIP along.
+                    let end = out.buf.len();
+                    apply_reply_mode(client, out, end, &args);
+                }
+                *start += consumed;
+                if client.close_after_reply {
+                    return None;
+                }
+            }
+            Ok(Decoded::Nothing { consumed }) => *start += consumed,
+            Ok(Decoded::Incomplete) => return None,
+            Err(e) => {
+                out.error(&format!("ERR Protocol error: {}", e.0));
+                tracing::debug!("Protocol error ({}) from client id={} addr={}", e.0, client.id, client.addr);
+                client.close_after_reply = true;
+                return None;
+            }
+        }
+    }
+}
+
+/// What [`before_command`] decided.
+enum Before {
+    Run,
+    /// Answered with an error instead of running.
+    Rejected,
+    /// Killed while a pause held the command.
+    Killed,
+}
+
+/// Before a command, for a client that needs more than "run it" (a pause in force, a MONITOR client, CLIENT
+/// REPLY OFF/SKIP): hold it while a pause covers it, refuse a monitor's keyspace commands, end MONITOR on
+/// RESET. `held_qbuf`: the query bytes after this command.
+#[allow(clippy::too_many_arguments)]
+async fn before_command(
+    stream: &mut TcpStream,
+    state: &ServerState,
+    client: &mut ClientState,
+    handle: &ClientHandle,
+    out: &mut Reply,
+    out_peak: &mut usize,
+    args: Args<'_>,
+    held_qbuf: usize,
+) -> std::io::Result<Before> {
+    if client.monitor || state.clients.pause_active() {
+        loop {
+            match gate(state, client, &args) {
+                Gate::Run => break,
+                Gate::Reject(spec) => {
+                    let mark = out.buf.len();
+                    reject_replica_command(state, out, spec);
+                    if client.reply != 0 {
+                        apply_reply_mode(client, out, mark, &args);
+                    }
+                    return Ok(Before::Rejected);
+                }
+                Gate::Wait(spec) => {
+                    flush(stream, state, out, out_peak).await?;
+                    client.io.qbuf = held_qbuf;
+                    let held = (spec.name, args.iter().map(<[u8]>::len).sum());
+                    client.publish(resp_of(out), flag::BLOCKED, Some(held), 0);
+                    let _counted = state.clients.postponed();
+                    wait_while_paused(state, handle, spec).await;
+                    if handle.is_killed() {
+                        return Ok(Before::Killed);
+                    }
+                }
+            }
+        }
+    }
+    if client.monitor && is_reset(&args) {
+        // RESET ends MONITOR before it runs (Redis does not show a monitor its own RESET); the lines
+        // queued so far come first.
+        take_monitor_output(client, handle, out);
+        client.monitor = false;
+        state.clients.remove_monitor(client.id);
+    }
+    Ok(Before::Run)
+}
+
+/// After a command taken by the slow path: CLIENT REPLY (drop its reply from `mark` on) and a monitor's
+/// queued lines.
+fn after_command(client: &mut ClientState, handle: &ClientHandle, out: &mut Reply, mark: usize, args: &Args<'_>) {
+    if client.reply != 0 {
+        apply_reply_mode(client, out, mark, args);
+    }
+    if client.monitor {
+        // A monitor's own commands show right after their replies, as in Redis.
+        take_monitor_output(client, handle, out);
+    }
+}
+
+/// Hands a PAUSE-held command back once the pause no longer covers it, or the client is killed.
+async fn wait_while_paused(state: &ServerState, handle: &ClientHandle, spec: &CommandSpec) {
+    let mut changes = state.clients.watch_pause();
+    loop {
+        let now = unix_time_ms();
+        let (mode, end_ms) = state.clients.pause_at(now);
+        let held = match mode {
+            PauseMode::Off => false,
+            PauseMode::All => true,
+            PauseMode::Write => spec.has_flag("write") || spec.has_flag("may_replicate"),
+        };
+        if !held || handle.is_killed() {
+            return;
+        }
+        let left_ms = u64::try_from(end_ms.saturating_sub(now as i64)).unwrap_or(0) + 1;
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    tokio::time::sleep(Duration::from_millis(left_ms)).await;
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_millis(left_ms)) => {}
+            _ = handle.woken() => {}
+        }
+    }
+}
+
+/// A MONITOR client's wait: input from its socket (`Some(bytes read)`), or monitor output to write (`None`).
+async fn read_or_monitor_output(
+    stream: &TcpStream,
+    rbuf: &mut Vec<u8>,
+    handle: &ClientHandle,
+) -> std::io::Result<Option<usize>> {
+    tokio::select! {
+        biased;
+        _ = handle.woken() => Ok(None),
+        read = read_some(stream, rbuf) => read.map(Some),
+    }
+}
+
+/// Moves the MONITOR lines queued for this client into its reply buffer (dropped while CLIENT REPLY is OFF).
+fn take_monitor_output(client: &ClientState, handle: &ClientHandle, out: &mut Reply) {
+    let lines = handle.take_monitor_output();
+    if !lines.is_empty() && client.reply & reply::OFF == 0 {
+        out.raw(&lines);
+    }
+}
+
+/// Writes the MONITOR lines queued for this client (dropped while CLIENT REPLY is OFF, as in Redis).
+async fn write_monitor_output(
+    stream: &mut TcpStream,
+    state: &ServerState,
+    client: &ClientState,
+    handle: &ClientHandle,
+) -> std::io::Result<()> {
+    let lines = handle.take_monitor_output();
+    if lines.is_empty() || client.reply & reply::OFF != 0 {
+        return Ok(());
+    }
+    stream.write_all(&lines).await?;
+    ServerStats::add(&state.stats.net_output_bytes, lines.len() as u64);
+    Ok(())
+}
+
 /// Reads what the socket has into the spare capacity of `buf`.
 ///
 /// A read that did not fill the buffer drained the socket, so we tell tokio the socket is no longer readable
 /// instead of letting the next call discover it with one more `read` that fails with EAGAIN. That saves a
 /// system call per request on unpipelined traffic (redis-benchmark -P 1). It is race-free: tokio only clears
 /// the readiness it observed before our read, and data arriving after it raises a new edge-triggered event.
+///
+/// Cancel-safe: bytes are only taken from the socket inside the synchronous `try_io` call.
 async fn read_some(stream: &TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     use std::os::fd::AsRawFd;
     loop {

@@ -116,11 +116,26 @@ fn spawn_cron(state: Arc<ServerState>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("shoal-cron".into())
         .spawn(move || {
+            let mut cron_loops: u64 = 0;
             while state.shutdown_requested().is_none() {
                 let hz = u64::from(state.config.snapshot().hz.clamp(1, 500));
                 let period = Duration::from_millis(1000 / hz);
                 let started = Instant::now();
-                state.keyspace.active_expire_cycle(unix_time_ms(), started + period / 4);
+                let now_ms = unix_time_ms();
+                state.clients.tick_clock(now_ms);
+                // As Redis: no active expiry while clients are paused (CLIENT PAUSE), so a pause freezes the
+                // dataset a failover is copying.
+                if state.clients.pause_at(now_ms).0 == crate::clients::PauseMode::Off {
+                    state.keyspace.active_expire_cycle(now_ms, started + period / 4);
+                    // INFO expire_cycle_cpu_milliseconds and the `expire-cycle` latency event.
+                    crate::stats::record_expire_cycle(&state, started.elapsed().as_micros() as u64);
+                }
+                // Instantaneous ops/sec and kbps, sampled every 100 ms (Redis's `run_with_period(100)`).
+                let period_ms = 1000 / hz;
+                if period_ms >= 100 || cron_loops.is_multiple_of(100 / period_ms) {
+                    crate::stats::sample_rates(&state, now_ms);
+                }
+                cron_loops = cron_loops.wrapping_add(1);
                 if let Some(rest) = period.checked_sub(started.elapsed()) {
                     std::thread::sleep(rest);
                 }
@@ -141,7 +156,7 @@ async fn cluster_cron(state: Arc<ServerState>) {
 }
 
 /// Loads or creates the node's cluster identity (nodes.conf in `dir`), as Redis does before listening.
-fn open_cluster(settings: &crate::config::Settings) -> Result<crate::cluster::handle::ClusterHandle, StartError> {
+fn open_cluster(settings: &crate::config::Settings) -> Result<Arc<crate::cluster::handle::ClusterHandle>, StartError> {
     let cport = settings
         .cluster_bus_port()
         .ok_or_else(|| StartError("The cluster bus port (port + 10000) does not fit in 16 bits".into()))?;
@@ -156,6 +171,8 @@ fn open_cluster(settings: &crate::config::Settings) -> Result<crate::cluster::ha
             node_timeout_ms: settings.cluster_node_timeout_ms,
             require_full_coverage: true,
             allow_reads_when_down: false,
+            announce_ip: String::new(),
+            announce_hostname: String::new(),
         },
         crate::state::unix_time_ms(),
     )
@@ -219,6 +236,15 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
         if state.cluster.is_some() {
             tokio::spawn(cluster_cron(state.clone()));
         }
+        if let (Some(cluster), Some(cport)) = (&state.cluster, settings.cluster_bus_port()) {
+            // The bus listens on the client listeners' addresses, on the bus port.
+            let addrs: Vec<SocketAddr> =
+                listeners.iter().filter_map(|l| l.local_addr().ok()).map(|a| SocketAddr::new(a.ip(), cport)).collect();
+            if let Err(e) = crate::cluster::bus::listen(cluster.clone(), addrs).await {
+                tracing::warn!("Failed listening on port {cport} (cluster bus), aborting: {e}");
+                return Err(StartError(format!("Failed listening on port {cport} (cluster bus): {e}")));
+            }
+        }
         for listener in listeners {
             tokio::spawn(accept_loop(listener, state.clone()));
         }
@@ -280,8 +306,8 @@ async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
             }
         };
         let stats = &state.stats;
-        stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
         let maxclients = state.config.snapshot().maxclients;
+        // As Redis: a refused connection counts in rejected_connections only, not in total_connections_received.
         if stats.connected_clients.load(Ordering::Relaxed) as u64 >= maxclients {
             stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(async move {
@@ -291,6 +317,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<ServerState>) {
             });
             continue;
         }
+        stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
         stats.connected_clients.fetch_add(1, Ordering::Relaxed);
         let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();

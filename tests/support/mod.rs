@@ -38,6 +38,8 @@ pub struct Server {
     pub port: u16,
     pub child: Child,
     pub dir: PathBuf,
+    program: String,
+    args: Vec<String>,
 }
 
 impl Server {
@@ -81,15 +83,24 @@ impl Server {
         let dir_s = dir.to_string_lossy().into_owned();
         args.extend(["--dir", &dir_s]);
         args.extend_from_slice(extra);
-        let child = Command::new(program)
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        let server = Server { port, child, dir };
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let child = spawn(program, &args);
+        let server = Server { port, child, dir, program: program.to_string(), args };
         server.wait_ready();
         server
+    }
+
+    /// Kills the process (SIGKILL) and starts it again with the same arguments and directory.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&self.program, &self.args);
+        self.wait_ready();
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
     }
 
     fn wait_ready(&self) {
@@ -109,6 +120,15 @@ impl Server {
     pub fn conn(&self) -> Conn {
         Conn::connect(self.port)
     }
+}
+
+fn spawn(program: &str, args: &[String]) -> Child {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"))
 }
 
 impl Drop for Server {

@@ -1,0 +1,630 @@
+//! The gossip half of the cluster state machine (Redis's `clusterProcessPacket` and `clusterCron`): links,
+//! MEET handshakes, PING/PONG heartbeats with gossip sections, address and role learning, slot ownership by
+//! config epoch with UPDATE messages to stale nodes, config-epoch collision resolution, PFAIL marking and
+//! failure reports, FAIL messages and cluster-wide PUBLISH. Still pure: packets and ticks in, effects out.
+//! Promotion of PFAIL to FAIL and replica elections come with the failover work.
+
+use super::node::{flags, FailReport, Node, NodeId};
+use super::state::{ClusterState, Effect, Health};
+use super::wire::{self, mflags, Body, GossipEntry, Header, Message, NetIp, PingBody, PingExt, SlotBitmap, WireState};
+use crate::slot::SLOT_COUNT;
+
+/// What the state knows about a link the driver holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkMeta {
+    /// The node an outbound link was opened to (inbound links learn it from packets but keep `None`).
+    pub node: Option<NodeId>,
+    pub inbound: bool,
+    /// Our address on this connection (how we learn our own IP from a MEET).
+    pub local_ip: String,
+    /// The peer's address (used when the sender does not announce one).
+    pub peer_ip: String,
+}
+
+/// Per-type message counters (CLUSTER INFO `cluster_stats_messages_*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageStats {
+    pub sent: [u64; 11],
+    pub received: [u64; 11],
+}
+
+pub const STAT_NAMES: [&str; 11] =
+    ["ping", "pong", "meet", "fail", "publish", "auth-req", "auth-ack", "update", "mfstart", "module", "publishshard"];
+
+fn stat_index(t: u16) -> Option<usize> {
+    usize::from(t).checked_sub(0).filter(|&i| i < 11)
+}
+
+fn secs(ms: u64) -> u32 {
+    u32::try_from(ms / 1000).unwrap_or(u32::MAX)
+}
+
+impl ClusterState {
+    /// Adds a node in handshake (random id until its first PONG) and asks the driver to connect.
+    pub fn start_handshake(&mut self, ip: &str, port: u16, cport: u16, meet: bool, now_ms: u64) {
+        let busy = self.nodes.values().any(|n| n.has(flags::HANDSHAKE) && n.ip == ip && n.port == port && n.cport == cport);
+        if busy {
+            return;
+        }
+        let id = NodeId::random(self.rng());
+        let mut node = Node::new(id, flags::HANDSHAKE | if meet { flags::MEET } else { 0 }, now_ms);
+        node.ip = ip.to_string();
+        node.port = port;
+        node.cport = cport;
+        self.nodes.insert(id, node);
+        self.request_connect(id);
+    }
+
+    fn request_connect(&mut self, id: NodeId) {
+        let Some(node) = self.nodes.get_mut(&id) else { return };
+        if node.is_myself() || node.outbound_link.is_some() || node.connecting || node.has(flags::NOADDR) {
+            return;
+        }
+        node.connecting = true;
+        let (ip, cport) = (node.ip.clone(), node.cport);
+        self.push(Effect::Connect { node: id, ip, cport });
+    }
+
+    /// The driver connected the outbound link to `node`: greet it with MEET (for a handshake we were asked
+    /// to start) or PING.
+    pub fn link_up(&mut self, link: u64, node: NodeId, local_ip: &str, peer_ip: &str) {
+        let now = self.now();
+        let Some(n) = self.nodes.get_mut(&node) else {
+            self.push(Effect::Disconnect { link });
+            return;
+        };
+        n.connecting = false;
+        n.outbound_link = Some(link);
+        n.link_connected = true;
+        let meet = n.has(flags::MEET);
+        n.flags &= !flags::MEET;
+        if n.ping_sent_ms == 0 {
+            n.ping_sent_ms = now;
+        }
+        self.links.insert(link, LinkMeta { node: Some(node), inbound: false, local_ip: local_ip.into(), peer_ip: peer_ip.into() });
+        let kind = if meet { wire::msg_type::MEET } else { wire::msg_type::PING };
+        self.send_ping(link, kind, Some(node));
+    }
+
+    /// An outbound connection attempt failed; the cron retries it.
+    pub fn connect_failed(&mut self, node: NodeId) {
+        if let Some(n) = self.nodes.get_mut(&node) {
+            n.connecting = false;
+        }
+    }
+
+    /// A peer connected to our bus port.
+    pub fn inbound_link(&mut self, link: u64, peer_ip: &str, local_ip: &str) {
+        self.links.insert(link, LinkMeta { node: None, inbound: true, local_ip: local_ip.into(), peer_ip: peer_ip.into() });
+    }
+
+    /// A link closed (either side).
+    pub fn link_down(&mut self, link: u64) {
+        if let Some(meta) = self.links.remove(&link) {
+            if let Some(n) = meta.node.and_then(|id| self.nodes.get_mut(&id)) {
+                if n.outbound_link == Some(link) {
+                    n.outbound_link = None;
+                    n.link_connected = false;
+                }
+            }
+        }
+    }
+
+    fn my_slots_bitmap(&self) -> SlotBitmap {
+        let owner = self.me().primary.unwrap_or(self.myself);
+        let mut bits = SlotBitmap::new();
+        for s in 0..SLOT_COUNT as u16 {
+            if self.slot_owner(s) == Some(owner) {
+                bits.set(s, true);
+            }
+        }
+        bits
+    }
+
+    /// The header every packet we send carries (Redis's `clusterBuildMessageHdr`).
+    pub fn header(&self) -> Header {
+        let me = self.me();
+        let primary = me.primary.and_then(|p| self.nodes.get(&p));
+        Header {
+            port: me.port,
+            current_epoch: self.current_epoch,
+            config_epoch: primary.map_or(me.config_epoch, |p| p.config_epoch),
+            offset: 0,
+            sender: me.id.to_wire(),
+            myslots: self.my_slots_bitmap(),
+            replicaof: me.primary.map(NodeId::to_wire),
+            myip: NetIp::new(self.options.announce_ip.as_bytes()).unwrap_or(NetIp::EMPTY),
+            pport: 0,
+            cport: me.cport,
+            flags: me.flags,
+            state: if self.health == Health::Ok { WireState::Ok } else { WireState::Fail },
+            mflags: [0; 3],
+        }
+    }
+
+    fn gossip_entry(n: &Node) -> GossipEntry {
+        GossipEntry {
+            nodename: n.id.to_wire(),
+            ping_sent_secs: secs(n.ping_sent_ms),
+            pong_received_secs: secs(n.pong_received_ms),
+            ip: NetIp::new(n.ip.as_bytes()).unwrap_or(NetIp::EMPTY),
+            port: n.port,
+            cport: n.cport,
+            flags: n.flags,
+            pport: n.pport,
+        }
+    }
+
+    /// Sends PING, PONG or MEET with a gossip section: max(3, N/10) random healthy nodes plus every node we
+    /// believe PFAIL (so failure reports spread), as `clusterSendPing` chooses them.
+    pub(super) fn send_ping(&mut self, link: u64, kind: u16, receiver: Option<NodeId>) {
+        let me = self.myself;
+        let candidates: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|n| {
+                n.id != me
+                    && Some(n.id) != receiver
+                    && !n.has(flags::HANDSHAKE | flags::NOADDR)
+                    && !n.has(flags::PFAIL)
+                    && (n.link_connected || !self.slot_ranges_of(&n.id).is_empty() || n.is_replica())
+            })
+            .map(|n| n.id)
+            .collect();
+        let wanted = (self.nodes.len().saturating_sub(2) / 10).max(3).min(candidates.len());
+        let mut chosen = candidates;
+        self.rng().shuffle(&mut chosen);
+        chosen.truncate(wanted);
+        let pfail: Vec<NodeId> = self.nodes.values().filter(|n| n.has(flags::PFAIL) && n.id != me).map(|n| n.id).collect();
+        chosen.extend(pfail);
+        let gossip = chosen.iter().filter_map(|id| self.nodes.get(id)).map(Self::gossip_entry).collect();
+        let mut extensions = Vec::new();
+        let mut header = self.header();
+        if !self.options.announce_hostname.is_empty() {
+            extensions.push(PingExt::Hostname(self.options.announce_hostname.as_bytes().to_vec()));
+            header.mflags[0] |= mflags::EXT_DATA;
+        }
+        let body = PingBody { gossip, extensions };
+        let body = match kind {
+            wire::msg_type::PONG => Body::Pong(body),
+            wire::msg_type::MEET => Body::Meet(body),
+            _ => Body::Ping(body),
+        };
+        self.send(link, Message { header, body });
+    }
+
+    fn send(&mut self, link: u64, msg: Message) {
+        if let Some(i) = stat_index(msg.msg_type()) {
+            self.stats.sent[i] += 1;
+        }
+        self.push(Effect::Send { link, msg: Box::new(msg) });
+    }
+
+    /// Handles one packet that arrived on `link`.
+    pub fn handle_packet(&mut self, link: u64, msg: Message) {
+        let now = self.now();
+        if let Some(i) = stat_index(msg.msg_type()) {
+            self.stats.received[i] += 1;
+        }
+        let Some(meta) = self.links.get(&link).cloned() else { return };
+        let hdr = &msg.header;
+        let sender_id = NodeId::from_wire(&hdr.sender);
+        let sender = sender_id.filter(|id| self.nodes.get(id).is_some_and(|n| !n.has(flags::HANDSHAKE)));
+        if let Some(id) = sender {
+            if hdr.current_epoch > self.current_epoch {
+                self.current_epoch = hdr.current_epoch;
+                self.save(true);
+            }
+            if let Some(n) = self.nodes.get_mut(&id) {
+                n.data_received_ms = now;
+                if hdr.config_epoch > n.config_epoch && hdr.replicaof.is_none() {
+                    n.config_epoch = hdr.config_epoch;
+                    self.save(true);
+                }
+            }
+        }
+        let kind = msg.msg_type();
+        match &msg.body {
+            Body::Ping(body) | Body::Meet(body) | Body::Pong(body) => {
+                self.handle_ping_family(link, &meta, kind, &msg.header, sender, body)
+            }
+            Body::Fail { nodename } => {
+                if sender.is_some() {
+                    if let Some(id) = NodeId::from_wire(nodename) {
+                        if let Some(n) = self.nodes.get_mut(&id).filter(|n| !n.is_myself() && !n.has(flags::FAIL)) {
+                            n.flags = (n.flags | flags::FAIL) & !flags::PFAIL;
+                            n.fail_time_ms = now;
+                            tracing::info!("FAIL message received about {id}");
+                            self.update_health();
+                            self.save(true);
+                        }
+                    }
+                }
+            }
+            Body::Publish { channel, message } | Body::PublishShard { channel, message } => {
+                if sender.is_some() {
+                    let shard = kind == wire::msg_type::PUBLISHSHARD;
+                    self.push(Effect::Deliver { channel: channel.clone(), message: message.clone(), shard });
+                }
+            }
+            Body::Update { config_epoch, nodename, slots } => {
+                let Some(id) = NodeId::from_wire(nodename) else { return };
+                if sender.is_none() {
+                    return;
+                }
+                let stale = self.nodes.get(&id).is_some_and(|n| n.config_epoch < *config_epoch);
+                if stale {
+                    if let Some(n) = self.nodes.get_mut(&id) {
+                        n.config_epoch = *config_epoch;
+                    }
+                    self.update_slots_from(id, *config_epoch, slots);
+                }
+            }
+            // Elections and manual failover arrive with the failover work; the messages are decoded and counted.
+            Body::FailoverAuthRequest | Body::FailoverAuthAck | Body::MfStart => {}
+            Body::Module { .. } | Body::Unknown { .. } => {}
+        }
+    }
+
+    fn handle_ping_family(
+        &mut self,
+        link: u64,
+        meta: &LinkMeta,
+        kind: u16,
+        hdr: &Header,
+        sender: Option<NodeId>,
+        body: &PingBody,
+    ) {
+        let now = self.now();
+        let sender_id = NodeId::from_wire(&hdr.sender);
+        let announced_ip = hdr.myip.to_string_lossy();
+        let peer_ip = if announced_ip.is_empty() { meta.peer_ip.clone() } else { announced_ip };
+
+        // Learn our own address from the first MEET (or PING while we still have none).
+        if meta.inbound && (kind == wire::msg_type::MEET || self.me().ip.is_empty()) && self.options.announce_ip.is_empty()
+        {
+            let local = meta.local_ip.clone();
+            if !local.is_empty() && self.me().ip != local {
+                self.me_mut().ip = local;
+                self.save(false);
+            }
+        }
+        // A MEET from a node we do not know: add it (handshake), as only an administrator's MEET may.
+        if kind == wire::msg_type::MEET && sender.is_none() && meta.inbound {
+            if let Some(id) = sender_id {
+                if !self.blacklist.contains_key(&id) {
+                    self.start_handshake(&peer_ip, hdr.port, hdr.cport, false, now);
+                }
+            }
+        }
+        if kind == wire::msg_type::PING || kind == wire::msg_type::MEET {
+            if meta.inbound {
+                self.send_ping(link, wire::msg_type::PONG, sender);
+            }
+        }
+        // Replies on our outbound link: finish a handshake, or check the peer kept its id.
+        if !meta.inbound && (kind == wire::msg_type::PONG || kind == wire::msg_type::PING || kind == wire::msg_type::MEET) {
+            if let Some(link_node) = meta.node {
+                let in_handshake = self.nodes.get(&link_node).is_some_and(|n| n.has(flags::HANDSHAKE));
+                if in_handshake {
+                    match sender_id {
+                        Some(real) if self.nodes.contains_key(&real) => {
+                            // We already know this node under its real id: the handshake entry was a duplicate.
+                            self.remove_node(&link_node);
+                            self.push(Effect::Disconnect { link });
+                            return;
+                        }
+                        Some(real) => self.rename_handshake(link_node, real, link, hdr),
+                        None => return,
+                    }
+                } else if sender_id != Some(link_node) {
+                    tracing::debug!("PONG contains mismatching sender ID; dropping the link");
+                    if let Some(n) = self.nodes.get_mut(&link_node) {
+                        n.flags |= flags::NOADDR;
+                        n.ip.clear();
+                    }
+                    self.push(Effect::Disconnect { link });
+                    return;
+                }
+            }
+        }
+        let Some(sender_id) = sender_id else { return };
+        let known = self.nodes.get(&sender_id).is_some_and(|n| !n.has(flags::HANDSHAKE));
+        if !known {
+            return;
+        }
+        // PONG on our link: the node is alive.
+        if kind == wire::msg_type::PONG && !meta.inbound {
+            let slotless = self.slots_of_count(&sender_id) == 0;
+            if let Some(n) = self.nodes.get_mut(&sender_id) {
+                n.pong_received_ms = now;
+                n.ping_sent_ms = 0;
+                if n.has(flags::PFAIL) {
+                    n.flags &= !flags::PFAIL;
+                } else if n.has(flags::FAIL) && (n.is_replica() || slotless) {
+                    n.flags &= !flags::FAIL;
+                    tracing::info!("Clear FAIL state for node {sender_id}: it is reachable again.");
+                }
+                if n.ip != peer_ip || n.port != hdr.port || n.cport != hdr.cport {
+                    n.ip = peer_ip.clone();
+                    n.port = hdr.port;
+                    n.cport = hdr.cport;
+                    self.save(false);
+                }
+            }
+        }
+        self.update_role(sender_id, hdr);
+        if hdr.replicaof.is_none() {
+            self.check_slot_claims(sender_id, hdr, link);
+        }
+        self.process_gossip(sender_id, &body.gossip);
+        self.update_health();
+    }
+
+    fn slots_of_count(&self, id: &NodeId) -> usize {
+        (0..SLOT_COUNT as u16).filter(|&s| self.slot_owner(s) == Some(*id)).count()
+    }
+
+    fn rename_handshake(&mut self, old: NodeId, real: NodeId, link: u64, hdr: &Header) {
+        let Some(mut node) = self.nodes.remove(&old) else { return };
+        node.id = real;
+        node.flags &= !(flags::HANDSHAKE | flags::MEET);
+        node.flags |= hdr.flags & (flags::MASTER | flags::SLAVE);
+        self.nodes.insert(real, node);
+        if let Some(meta) = self.links.get_mut(&link) {
+            meta.node = Some(real);
+        }
+        tracing::info!("Handshake with node {real} completed.");
+        self.save(false);
+    }
+
+    /// Primary/replica role and primary pointer as the sender's header claims them.
+    fn update_role(&mut self, id: NodeId, hdr: &Header) {
+        let primary = hdr.replicaof.as_ref().and_then(NodeId::from_wire);
+        let Some(n) = self.nodes.get_mut(&id) else { return };
+        let changed = match primary {
+            None => {
+                let was = n.is_replica();
+                n.flags = (n.flags & !flags::SLAVE) | flags::MASTER;
+                n.primary = None;
+                was
+            }
+            Some(p) => {
+                let was = n.primary != Some(p) || !n.is_replica();
+                n.flags = (n.flags & !flags::MASTER) | flags::SLAVE;
+                n.primary = Some(p);
+                was
+            }
+        };
+        n.flags = (n.flags & !flags::NOFAILOVER) | (hdr.flags & flags::NOFAILOVER);
+        if changed {
+            if primary.is_some() {
+                // A node that became a replica owns no slots any more.
+                for s in 0..SLOT_COUNT as u16 {
+                    if self.slot_owner(s) == Some(id) {
+                        self.set_slot_owner(s, None);
+                    }
+                }
+                self.push(Effect::RoutingChanged);
+            }
+            self.save(false);
+        }
+    }
+
+    /// A primary's header claims slots: apply them by config epoch, answer a stale claim with UPDATE, and
+    /// resolve equal config epochs.
+    fn check_slot_claims(&mut self, sender: NodeId, hdr: &Header, link: u64) {
+        self.update_slots_from(sender, hdr.config_epoch, &hdr.myslots);
+        // Does it claim a slot that a node with a greater config epoch owns? Tell it (UPDATE).
+        let mut stale_owner: Option<NodeId> = None;
+        for s in hdr.myslots.iter() {
+            if let Some(owner) = self.slot_owner(s) {
+                if owner != sender {
+                    let owner_epoch = self.nodes.get(&owner).map_or(0, |n| n.config_epoch);
+                    if owner_epoch > hdr.config_epoch {
+                        stale_owner = Some(owner);
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(owner) = stale_owner {
+            if let Some(n) = self.nodes.get(&owner) {
+                let mut slots = SlotBitmap::new();
+                for s in 0..SLOT_COUNT as u16 {
+                    if self.slot_owner(s) == Some(owner) {
+                        slots.set(s, true);
+                    }
+                }
+                let body = Body::Update { config_epoch: n.config_epoch, nodename: owner.to_wire(), slots };
+                let msg = Message { header: self.header(), body };
+                self.send(link, msg);
+            }
+        }
+        // Equal config epochs between two primaries: the smaller id takes a new epoch (eventually unique).
+        let me = self.me();
+        if me.is_primary() && hdr.config_epoch == me.config_epoch && sender < self.myself {
+            // The sender has the smaller id: it is the one that bumps. Nothing to do here.
+        } else if me.is_primary() && hdr.config_epoch == me.config_epoch && self.myself < sender {
+            self.current_epoch += 1;
+            let epoch = self.current_epoch;
+            self.me_mut().config_epoch = epoch;
+            self.save(true);
+            tracing::info!("WARNING: configEpoch collision with node {sender}. configEpoch set to {epoch}");
+        }
+    }
+
+    /// Redis's `clusterUpdateSlotsConfigWith`: take every claimed slot that is unowned or owned with a smaller
+    /// config epoch (never a slot we are importing).
+    pub(super) fn update_slots_from(&mut self, sender: NodeId, config_epoch: u64, slots: &SlotBitmap) {
+        if sender == self.myself {
+            return;
+        }
+        let mut changed = false;
+        for s in slots.iter() {
+            if self.open_slots.iter().any(|o| matches!(o, super::nodes_conf::OpenSlot::Importing { slot, .. } if *slot == s)) {
+                continue;
+            }
+            match self.slot_owner(s) {
+                Some(owner) if owner == sender => {}
+                Some(owner) => {
+                    let owner_epoch = self.nodes.get(&owner).map_or(0, |n| n.config_epoch);
+                    if owner_epoch < config_epoch {
+                        self.set_slot_owner(s, Some(sender));
+                        changed = true;
+                    }
+                }
+                None => {
+                    self.set_slot_owner(s, Some(sender));
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.push(Effect::RoutingChanged);
+            self.save(true);
+        }
+    }
+
+    /// Gossip entries: learn new nodes (only through a known sender), carry failure reports from voting
+    /// primaries, and take fresher pong times.
+    fn process_gossip(&mut self, sender: NodeId, gossip: &[GossipEntry]) {
+        let now = self.now();
+        let sender_votes = self.nodes.get(&sender).is_some_and(|n| n.is_primary()) && self.slots_of_count(&sender) > 0;
+        for g in gossip {
+            let Some(id) = NodeId::from_wire(&g.nodename) else { continue };
+            if id == self.myself {
+                continue;
+            }
+            if let Some(n) = self.nodes.get_mut(&id) {
+                if sender_votes {
+                    if g.flags & (flags::PFAIL | flags::FAIL) != 0 {
+                        match n.fail_reports.iter_mut().find(|r| r.reporter == sender) {
+                            Some(r) => r.time_ms = now,
+                            None => n.fail_reports.push(FailReport { reporter: sender, time_ms: now }),
+                        }
+                    } else {
+                        n.fail_reports.retain(|r| r.reporter != sender);
+                    }
+                }
+                let pong_ms = u64::from(g.pong_received_secs) * 1000;
+                if g.flags & (flags::PFAIL | flags::FAIL) == 0
+                    && n.ping_sent_ms == 0
+                    && n.fail_reports.is_empty()
+                    && pong_ms > n.pong_received_ms
+                    && pong_ms <= now + 500
+                {
+                    n.pong_received_ms = pong_ms;
+                }
+                continue;
+            }
+            let addressed = g.flags & flags::NOADDR == 0 && !g.ip.is_empty();
+            if addressed && !self.blacklist.contains_key(&id) {
+                let ip = g.ip.to_string_lossy();
+                self.start_handshake(&ip, g.port, g.cport, false, now);
+            }
+        }
+    }
+
+    /// The 100 ms cron: handshake timeouts, reconnects, heartbeats, PFAIL, link health, expiries.
+    pub(super) fn cron(&mut self) {
+        let now = self.now();
+        self.ticks += 1;
+        let timeout = self.options.node_timeout_ms;
+        let handshake_timeout = timeout.max(1000);
+        self.blacklist.retain(|_, until| *until > now);
+        let expired: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|n| n.has(flags::HANDSHAKE) && now.saturating_sub(n.created_ms) > handshake_timeout)
+            .map(|n| n.id)
+            .collect();
+        for id in expired {
+            tracing::debug!("Handshake with node {id} timed out");
+            if let Some(link) = self.nodes.get(&id).and_then(|n| n.outbound_link) {
+                self.push(Effect::Disconnect { link });
+                self.links.remove(&link);
+            }
+            self.nodes.remove(&id);
+        }
+        let ids: Vec<NodeId> = self.nodes.keys().copied().filter(|id| *id != self.myself).collect();
+        for id in &ids {
+            self.request_connect(*id);
+            if let Some(n) = self.nodes.get_mut(id) {
+                n.fail_reports.retain(|r| now.saturating_sub(r.time_ms) <= timeout * 2);
+            }
+        }
+        // Once a second: ping the node among five random ones whose PONG is the oldest.
+        if self.ticks % 10 == 0 {
+            let mut best: Option<(u64, NodeId)> = None;
+            for _ in 0..5 {
+                if ids.is_empty() {
+                    break;
+                }
+                let id = ids[self.rng().usize(..ids.len())];
+                let Some(n) = self.nodes.get(&id) else { continue };
+                if n.outbound_link.is_none() || n.ping_sent_ms != 0 || n.has(flags::HANDSHAKE) {
+                    continue;
+                }
+                if best.is_none_or(|(pong, _)| n.pong_received_ms < pong) {
+                    best = Some((n.pong_received_ms, id));
+                }
+            }
+            if let Some((_, id)) = best {
+                self.ping_node(id);
+            }
+        }
+        let mut changed = false;
+        for id in ids {
+            let Some(n) = self.nodes.get(&id) else { continue };
+            if n.has(flags::HANDSHAKE) {
+                continue;
+            }
+            let (link, ping_sent, pong, data) = (n.outbound_link, n.ping_sent_ms, n.pong_received_ms, n.data_received_ms);
+            // No answer for half the timeout and nothing else heard: the link may be stuck; reconnect.
+            if let Some(link) = link {
+                if ping_sent != 0 && now - ping_sent > timeout / 2 && now.saturating_sub(data) > timeout / 2 {
+                    self.push(Effect::Disconnect { link });
+                    self.link_down(link);
+                }
+            }
+            // Keep every node pinged at least every node_timeout/2.
+            let link = self.nodes.get(&id).and_then(|n| n.outbound_link);
+            if link.is_some() && ping_sent == 0 && now.saturating_sub(pong) > timeout / 2 {
+                self.ping_node(id);
+            }
+            if ping_sent != 0 && now - ping_sent > timeout {
+                if let Some(n) = self.nodes.get_mut(&id) {
+                    if !n.has(flags::PFAIL | flags::FAIL) {
+                        n.flags |= flags::PFAIL;
+                        tracing::info!("*** NODE {id} possibly failing");
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if changed {
+            self.update_health();
+        }
+    }
+
+    fn ping_node(&mut self, id: NodeId) {
+        let now = self.now();
+        let Some(n) = self.nodes.get_mut(&id) else { return };
+        let Some(link) = n.outbound_link else { return };
+        if n.ping_sent_ms == 0 {
+            n.ping_sent_ms = now;
+        }
+        self.send_ping(link, wire::msg_type::PING, Some(id));
+    }
+
+    /// A cluster-wide PUBLISH from a local client: sent to every connected node.
+    pub fn broadcast_publish(&mut self, channel: &[u8], message: &[u8]) {
+        let links: Vec<u64> = self.nodes.values().filter(|n| !n.is_myself()).filter_map(|n| n.outbound_link).collect();
+        for link in links {
+            let body = Body::Publish { channel: channel.to_vec(), message: message.to_vec() };
+            let msg = Message { header: self.header(), body };
+            self.send(link, msg);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Real clusters of real processes: six shoal-server nodes built by `redis-cli --cluster create`, checked by
+//! `redis-cli --cluster check`, used by redis-cli -c, redis-benchmark --cluster and the `redis` crate's cluster
+//! client; a restarted node rejoins from nodes.conf; and a mixed cluster of three redis-server 7.0 nodes and
+//! three Shoal nodes converges.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{redis_cli, Server};
+
+const CLUSTER_ARGS: &[&str] = &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"];
+
+fn create(nodes: &[&Server]) -> String {
+    let mut args: Vec<String> = vec!["--cluster".into(), "create".into()];
+    args.extend(nodes.iter().map(|n| n.addr()));
+    args.extend(["--cluster-replicas", "1", "--cluster-yes"].map(String::from));
+    let out = Command::new("redis-cli").args(&args).output().expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Waits until `redis-cli --cluster check` through `node` reports agreement and full coverage.
+fn wait_check_clean(node: &Server) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = redis_cli(&["--cluster", "check", &node.addr()]);
+        if out.contains("All nodes agree about slots configuration") && out.contains("All 16384 slots covered")
+            && !out.contains("[ERR]") && !out.contains("[WARNING]")
+        {
+            return out;
+        }
+        assert!(Instant::now() < deadline, "cluster check never became clean:\n{out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn wait_known_nodes(node: &Server, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut c = node.conn();
+    loop {
+        let nodes = c.text(&["CLUSTER", "NODES"]);
+        let lines = nodes.lines().filter(|l| l.contains('@')).count();
+        if lines == n && !nodes.contains("handshake") && !nodes.contains("fail") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "node {} never saw {n} healthy nodes:\n{nodes}", node.port);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn six_shoal_nodes_form_a_cluster_with_redis_cli() {
+    let mut nodes: Vec<Server> = (0..6).map(|_| Server::shoal(CLUSTER_ARGS)).collect();
+    let refs: Vec<&Server> = nodes.iter().collect();
+    let out = create(&refs);
+    assert!(out.contains("[OK] All 16384 slots covered"), "{out}");
+    for n in &nodes {
+        wait_known_nodes(n, 6);
+    }
+    let check = wait_check_clean(&nodes[3]);
+    assert!(check.contains("3 masters"), "{check}");
+
+    // Writes through any node land on the owner; reads follow MOVED with -c.
+    let first = nodes[0].port.to_string();
+    for i in 0..50 {
+        assert_eq!(redis_cli(&["-c", "-p", &first, "SET", &format!("key:{i}"), &format!("v{i}")]).trim(), "OK");
+    }
+    let last = nodes[5].port.to_string();
+    for i in 0..50 {
+        // Node 5 is a replica: -c follows its MOVED to the owner.
+        assert_eq!(redis_cli(&["-c", "-p", &last, "GET", &format!("key:{i}")]).trim(), format!("v{i}"));
+    }
+    let mut c = nodes[0].conn();
+    let moved = c.text(&["GET", "key:3"]);
+    assert!(moved.starts_with("-MOVED ") || moved.starts_with("$2"), "{moved}");
+
+    // redis-benchmark in cluster mode runs clean.
+    let bench = Command::new("redis-benchmark")
+        .args(["--cluster", "-p", &first, "-t", "set,get", "-n", "2000", "-q"])
+        .output()
+        .expect("redis-benchmark");
+    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
+
+    // A node killed with SIGKILL and restarted rejoins with the same id and slots (nodes.conf).
+    let id_before = nodes[1].conn().text(&["CLUSTER", "MYID"]);
+    nodes[1].restart();
+    assert_eq!(nodes[1].conn().text(&["CLUSTER", "MYID"]), id_before);
+    wait_known_nodes(&nodes[1], 6);
+    wait_check_clean(&nodes[1]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn redis_crate_cluster_client_routes_by_slot() {
+    let nodes: Vec<Server> = (0..6).map(|_| Server::shoal(CLUSTER_ARGS)).collect();
+    let refs: Vec<&Server> = nodes.iter().collect();
+    let out = create(&refs);
+    assert!(out.contains("[OK] All 16384 slots covered"), "{out}");
+    for n in &nodes {
+        wait_known_nodes(n, 6);
+    }
+    wait_check_clean(&nodes[0]);
+    let urls: Vec<String> = nodes.iter().map(|n| format!("redis://{}/", n.addr())).collect();
+    let client = redis::cluster::ClusterClient::new(urls).expect("cluster client");
+    let mut con = client.get_async_connection().await.expect("connect");
+    for i in 0..200 {
+        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).query_async(&mut con).await.expect("set");
+    }
+    for i in 0..200 {
+        let v: i64 = redis::cmd("GET").arg(format!("k{i}")).query_async(&mut con).await.expect("get");
+        assert_eq!(v, i);
+    }
+}
+
+#[test]
+fn mixed_cluster_of_redis_and_shoal_nodes_converges() {
+    let redis: Vec<Server> = (0..3).map(|_| Server::redis(CLUSTER_ARGS)).collect();
+    let shoal: Vec<Server> = (0..3).map(|_| Server::shoal(CLUSTER_ARGS)).collect();
+    // Interleave so that each kind gets primaries and replicas.
+    let order: Vec<&Server> = vec![&redis[0], &shoal[0], &redis[1], &shoal[1], &redis[2], &shoal[2]];
+    let out = create(&order);
+    assert!(out.contains("[OK] All 16384 slots covered"), "{out}");
+    for n in order.iter() {
+        wait_known_nodes(n, 6);
+    }
+    // Clean check from either kind.
+    wait_check_clean(&redis[0]);
+    wait_check_clean(&shoal[0]);
+    // Both kinds list the same nodes, epochs and slots.
+    let view = |s: &Server| {
+        let mut lines: Vec<String> = s
+            .conn()
+            .text(&["CLUSTER", "NODES"])
+            .lines()
+            .filter(|l| l.contains('@'))
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                // id, addr, role (without myself), primary, config epoch, slots
+                let role = f[2].replace("myself,", "");
+                format!("{} {} {} {} {} {}", f[0], f[1], role, f[3], f[6], f[8..].join(" "))
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while view(&redis[0]) != view(&shoal[0]) {
+        assert!(Instant::now() < deadline, "views differ:\n{:?}\n{:?}", view(&redis[0]), view(&shoal[0]));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Keys written through any node are readable through any other.
+    for (i, writer) in order.iter().enumerate() {
+        let key = format!("mixed:{i}");
+        assert_eq!(redis_cli(&["-c", "-p", &writer.port.to_string(), "SET", &key, "x"]).trim(), "OK");
+        for reader in &order {
+            assert_eq!(redis_cli(&["-c", "-p", &reader.port.to_string(), "GET", &key]).trim(), "x");
+        }
+    }
+}
