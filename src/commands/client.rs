@@ -182,26 +182,31 @@ impl ClientState {
     /// tick of `now_ms` (the cron's clock), so they lag by one cron period at most. `held`: the command
     /// parked by a pause and the size of its arguments (always published).
     #[inline]
-    pub fn publish(&mut self, resp: u8, extra_flags: u16, held: Option<(&'static str, usize)>, now_ms: u64) {
-        if self.handle.is_none() {
-            return;
+    pub fn publish(&mut self, resp: u8, now_ms: u64) {
+        if !self.published_is_current(resp, now_ms) {
+            self.publish_all(resp, self.flags(), None, now_ms);
         }
-        let flags = self.flags() | extra_flags;
+    }
+
+    /// Publishes the state of a client whose command `held` (name, argument bytes) waits, with extra flags.
+    pub fn publish_held(&mut self, resp: u8, extra_flags: u16, held: (&'static str, usize)) {
+        self.publish_all(resp, self.flags() | extra_flags, Some(held), 0);
+    }
+
+    /// True when what was published still holds (no call, no lock: this is the per-batch cost).
+    #[inline]
+    fn published_is_current(&self, resp: u8, now_ms: u64) -> bool {
         let p = &self.published;
-        let unchanged = held.is_none()
-            && p.at_ms == now_ms
+        p.at_ms == now_ms
             && p.cmd == self.last_command.as_ptr() as usize
             && p.db == self.db
-            && p.flags == flags
             && p.resp == resp
+            && p.flags == self.flags()
             && if p.named {
                 p.names[0] == self.name && p.names[1] == self.lib_name && p.names[2] == self.lib_ver
             } else {
                 self.name.is_none() && self.lib_name.is_none() && self.lib_ver.is_none()
-            };
-        if !unchanged {
-            self.publish_all(resp, flags, held, now_ms);
-        }
+            }
     }
 
     #[cold]

@@ -148,11 +148,13 @@ async fn run(
                 Before::Rejected => false,
                 Before::Killed => return Ok(()),
             };
-            let mark = out.buf.len();
             if run_it {
+                let mark = out.buf.len();
                 dispatch::execute(state, client, &mut out, args);
+                after_command(client, handle, &mut out, mark, &args);
+            } else if client.monitor {
+                take_monitor_output(client, handle, &mut out);
             }
-            after_command(client, handle, &mut out, mark, &args);
             start += consumed;
             if client.close_after_reply {
                 break;
@@ -207,7 +209,7 @@ fn publish(client: &mut ClientState, rbuf: &Vec<u8>, out: &Reply, out_peak: usiz
     client.io.rbp = out_peak;
     client.io.obl = 0;
     let now_ms = client.io.last_interaction_ms;
-    client.publish(resp_of(out), 0, None, now_ms);
+    client.publish(resp_of(out), now_ms);
 }
 
 /// Writes the replies due, then releases an oversized output buffer.
@@ -376,7 +378,7 @@ async fn before_command(
                     flush(stream, state, out, out_peak).await?;
                     client.io.qbuf = held_qbuf;
                     let held = (spec.name, args.iter().map(<[u8]>::len).sum());
-                    client.publish(resp_of(out), flag::BLOCKED, Some(held), 0);
+                    client.publish_held(resp_of(out), flag::BLOCKED, held);
                     let _counted = state.clients.postponed();
                     wait_while_paused(state, handle, spec).await;
                     if handle.is_killed() {
