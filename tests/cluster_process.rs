@@ -35,6 +35,20 @@ fn wait_check_clean(node: &Server) -> String {
     }
 }
 
+/// `redis-cli --cluster reshard` of `count` (empty) slots from `from` to `to`, then a clean check.
+fn reshard(entry: &Server, from: &Server, to: &Server, count: usize) {
+    let from_id = String::from_utf8_lossy(&from.conn().call(&["CLUSTER", "MYID"])[5..45]).into_owned();
+    let to_id = String::from_utf8_lossy(&to.conn().call(&["CLUSTER", "MYID"])[5..45]).into_owned();
+    let out = Command::new("redis-cli")
+        .args(["--cluster", "reshard", &entry.addr(), "--cluster-from", &from_id, "--cluster-to", &to_id])
+        .args(["--cluster-slots", &count.to_string(), "--cluster-yes"])
+        .output()
+        .expect("redis-cli");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    wait_check_clean(entry);
+}
+
 fn wait_known_nodes(node: &Server, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut c = node.conn();
@@ -60,6 +74,8 @@ fn six_shoal_nodes_form_a_cluster_with_redis_cli() {
     }
     let check = wait_check_clean(&nodes[3]);
     assert!(check.contains("3 masters"), "{check}");
+    // Moving (empty) slots with redis-cli's SETSLOT sequence: every node adopts the new owner.
+    reshard(&nodes[0], &nodes[0], &nodes[1], 100);
 
     // Writes through any node land on the owner; reads follow MOVED with -c.
     let first = nodes[0].port.to_string();
@@ -126,6 +142,9 @@ fn mixed_cluster_of_redis_and_shoal_nodes_converges() {
     // Clean check from either kind.
     wait_check_clean(&redis[0]);
     wait_check_clean(&shoal[0]);
+    // Slots move both ways between the two kinds (empty slots: redis-cli's SETSLOT sequence, no MIGRATE).
+    reshard(&shoal[1], &redis[0], &shoal[0], 50);
+    reshard(&redis[1], &shoal[0], &redis[1], 25);
     // Both kinds list the same nodes, epochs and slots.
     let view = |s: &Server| {
         let mut lines: Vec<String> = s

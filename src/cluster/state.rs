@@ -29,6 +29,15 @@ pub enum Effect {
     Deliver { channel: Vec<u8>, message: Vec<u8>, shard: bool },
 }
 
+/// The actions of CLUSTER SETSLOT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetSlot {
+    Migrating(NodeId),
+    Importing(NodeId),
+    Stable,
+    Node(NodeId),
+}
+
 /// Cluster-wide health as `CLUSTER INFO cluster_state` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {
@@ -360,19 +369,116 @@ impl ClusterState {
         Ok(())
     }
 
-    /// CLUSTER BUMPEPOCH: `BUMPED <epoch>` or `STILL <epoch>` when ours is already the unique maximum.
+    /// The largest epoch this node knows of (its current epoch or any node's config epoch).
+    fn max_epoch(&self) -> u64 {
+        self.nodes.values().map(|n| n.config_epoch).max().unwrap_or(0).max(self.current_epoch)
+    }
+
+    /// Redis's `clusterBumpConfigEpochWithoutConsensus`: take a new config epoch unless ours is already the
+    /// (non-zero) maximum. Returns whether it bumped, and our config epoch.
     pub fn bump_epoch(&mut self) -> (bool, u64) {
         let mine = self.me().config_epoch;
-        let max_other = self.nodes.values().filter(|n| !n.is_myself()).map(|n| n.config_epoch).max().unwrap_or(0);
-        if mine == 0 || mine <= max_other || mine != self.current_epoch {
+        if mine == 0 || mine != self.max_epoch() {
             self.current_epoch += 1;
             let epoch = self.current_epoch;
             self.me_mut().config_epoch = epoch;
+            tracing::info!("New configEpoch set to {epoch}");
             self.save(true);
             (true, epoch)
         } else {
             (false, mine)
         }
+    }
+
+    /// CLUSTER SETSLOT <slot> IMPORTING|MIGRATING <id> | STABLE | NODE <id>. `keys_in_slot` counts our keys in
+    /// that slot (moving the keys themselves is MIGRATE's job).
+    pub fn set_slot(&mut self, slot: u16, action: SetSlot, keys_in_slot: usize) -> Result<(), String> {
+        if self.me().is_replica() {
+            return Err("ERR Please use SETSLOT only with masters.".to_string());
+        }
+        let me = self.myself;
+        let target = |s: &ClusterState, id: &NodeId, unknown: &str| -> Result<NodeId, String> {
+            let n = s.nodes.get(id).ok_or_else(|| format!("ERR {unknown} {id}"))?;
+            if n.is_replica() {
+                return Err("ERR Target node is not a master".to_string());
+            }
+            Ok(n.id)
+        };
+        let not_slot = |o: &OpenSlot| !matches!(o, OpenSlot::Migrating { slot: s, .. } | OpenSlot::Importing { slot: s, .. } if *s == slot);
+        match action {
+            SetSlot::Migrating(id) => {
+                if self.slot_owner(slot) != Some(me) {
+                    return Err(format!("ERR I'm not the owner of hash slot {slot}"));
+                }
+                let to = target(self, &id, "I don't know about node")?;
+                self.open_slots.retain(|o| !matches!(o, OpenSlot::Migrating { slot: s, .. } if *s == slot));
+                self.open_slots.push(OpenSlot::Migrating { slot, to });
+            }
+            SetSlot::Importing(id) => {
+                if self.slot_owner(slot) == Some(me) {
+                    return Err(format!("ERR I'm already the owner of hash slot {slot}"));
+                }
+                let from = target(self, &id, "I don't know about node")?;
+                self.open_slots.retain(|o| !matches!(o, OpenSlot::Importing { slot: s, .. } if *s == slot));
+                self.open_slots.push(OpenSlot::Importing { slot, from });
+            }
+            SetSlot::Stable => self.open_slots.retain(not_slot),
+            SetSlot::Node(id) => {
+                let n = target(self, &id, "Unknown node")?;
+                if self.slot_owner(slot) == Some(me) && n != me && keys_in_slot != 0 {
+                    return Err(format!(
+                        "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
+                    ));
+                }
+                if keys_in_slot == 0 {
+                    self.open_slots.retain(|o| !matches!(o, OpenSlot::Migrating { slot: s, .. } if *s == slot));
+                }
+                let importing = self.open_slots.iter().any(|o| matches!(o, OpenSlot::Importing { slot: s, .. } if *s == slot));
+                if n == me && importing {
+                    // Finishing an import: claim the slot with a new config epoch so the cluster adopts it.
+                    self.bump_epoch();
+                    self.open_slots.retain(|o| !matches!(o, OpenSlot::Importing { slot: s, .. } if *s == slot));
+                }
+                self.assign(slot, Some(n));
+                self.effects.push(Effect::RoutingChanged);
+            }
+        }
+        self.update_health();
+        self.save(true);
+        self.effects.push(Effect::RoutingChanged);
+        Ok(())
+    }
+
+    /// CLUSTER RESET SOFT|HARD: forget every other node and every slot; HARD also zeroes the epochs and takes
+    /// a new node id. The caller checked that a primary holds no keys.
+    pub fn reset(&mut self, hard: bool) {
+        let me = self.myself;
+        let others: Vec<NodeId> = self.nodes.keys().copied().filter(|id| *id != me).collect();
+        for id in others {
+            self.remove_node(&id);
+        }
+        for s in 0..SLOT_COUNT as u16 {
+            self.assign(s, None);
+        }
+        self.open_slots.clear();
+        self.blacklist.clear();
+        let node = self.me_mut();
+        node.flags = (node.flags & !flags::SLAVE) | flags::MASTER;
+        node.primary = None;
+        if hard {
+            self.current_epoch = 0;
+            self.last_vote_epoch = 0;
+            let mut node = self.nodes.remove(&me).unwrap_or_else(|| Node::new(me, flags::MYSELF | flags::MASTER, 0));
+            node.config_epoch = 0;
+            node.id = NodeId::random(&mut self.rng);
+            node.shard_id = Some(NodeId::random(&mut self.rng));
+            self.myself = node.id;
+            tracing::info!("Node hard reset, now I'm {}", node.id);
+            self.nodes.insert(node.id, node);
+        }
+        self.update_health();
+        self.save(true);
+        self.effects.push(Effect::RoutingChanged);
     }
 
     /// CLUSTER MEET: start a handshake with the node at `ip:port@cport` (it gets a random id until its first

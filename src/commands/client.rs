@@ -102,7 +102,7 @@ impl ClientState {
 
     /// CLIENT LIST flag bits.
     /// Branch-free: it runs for every batch (see [`publish`](Self::publish)).
-    #[inline]
+    #[inline(always)]
     pub fn flags(&self) -> u16 {
         let bit = |on: bool, bit: u16| u16::from(on) * bit;
         bit(self.monitor, flag::MONITOR)
@@ -181,7 +181,7 @@ impl ClientState {
     /// which is all an unchanged client pays; the buffer figures are refreshed with it, and at least once per
     /// tick of `now_ms` (the cron's clock), so they lag by one cron period at most. `held`: the command
     /// parked by a pause and the size of its arguments (always published).
-    #[inline]
+    #[inline(always)]
     pub fn publish(&mut self, resp: u8, now_ms: u64) {
         if !self.published_is_current(resp, now_ms) {
             self.publish_all(resp, self.flags(), None, now_ms);
@@ -194,7 +194,7 @@ impl ClientState {
     }
 
     /// True when what was published still holds (no call, no lock: this is the per-batch cost).
-    #[inline]
+    #[inline(always)]
     fn published_is_current(&self, resp: u8, now_ms: u64) -> bool {
         let p = &self.published;
         p.at_ms == now_ms

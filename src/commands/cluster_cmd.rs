@@ -526,3 +526,81 @@ pub fn cluster_replicate(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         Err(e) => ctx.out.error(&e),
     }
 }
+
+pub fn cluster_setslot(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
+    use crate::cluster::state::SetSlot;
+    let Some(c) = cluster(ctx) else { return };
+    if c.read(|s| s.me().is_replica()) {
+        ctx.out.error("ERR Please use SETSLOT only with masters.");
+        return;
+    }
+    let Some(slot) = slot_arg(ctx.out, args.get(2)) else { return };
+    let action = args.get(3);
+    let node = |i: usize| NodeId::parse(args.get(i)).unwrap_or(NodeId([b'?'; 40]));
+    let unknown = |ctx: &mut Ctx<'_, '_>, what: &str, i: usize| {
+        ctx.out.error(&format!("ERR {what} {}", String::from_utf8_lossy(args.get(i))));
+    };
+    let parsed = match (args.len(), action.to_ascii_uppercase().as_slice()) {
+        (5, b"MIGRATING") => SetSlot::Migrating(node(4)),
+        (5, b"IMPORTING") => SetSlot::Importing(node(4)),
+        (4, b"STABLE") => SetSlot::Stable,
+        (5, b"NODE") => SetSlot::Node(node(4)),
+        _ => {
+            ctx.out.error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP");
+            return;
+        }
+    };
+    // Redis checks ownership before it looks the node up, and reports unknown ids with the client's bytes.
+    let (me, owner) = c.read(|s| (s.myself, s.slot_owner(slot)));
+    match parsed {
+        SetSlot::Migrating(_) if owner != Some(me) => {
+            return ctx.out.error(&format!("ERR I'm not the owner of hash slot {slot}"));
+        }
+        SetSlot::Importing(_) if owner == Some(me) => {
+            return ctx.out.error(&format!("ERR I'm already the owner of hash slot {slot}"));
+        }
+        _ => {}
+    }
+    let known = |id: NodeId| c.read(|s| s.nodes.contains_key(&id));
+    match parsed {
+        SetSlot::Migrating(id) | SetSlot::Importing(id) if !known(id) => {
+            return unknown(ctx, "I don't know about node", 4);
+        }
+        SetSlot::Node(id) if !known(id) => return unknown(ctx, "Unknown node", 4),
+        _ => {}
+    }
+    let keys = ctx.db.count_in_slot(slot);
+    match c.with_state(|s| s.set_slot(slot, parsed, keys)) {
+        Ok(()) => ctx.out.ok(),
+        Err(e) => ctx.out.error(&e),
+    }
+}
+
+pub fn cluster_reset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
+    let Some(c) = cluster(ctx) else { return };
+    let hard = match args.len() {
+        2 => false,
+        3 if args.get(2).eq_ignore_ascii_case(b"hard") => true,
+        3 if args.get(2).eq_ignore_ascii_case(b"soft") => false,
+        3 => {
+            ctx.out.error("ERR syntax error");
+            return;
+        }
+        _ => {
+            ctx.out.error(&format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLUSTER HELP.",
+                String::from_utf8_lossy(args.get(1))
+            ));
+            return;
+        }
+    };
+    if c.read(|s| s.me().is_primary()) && !ctx.db.is_empty() {
+        ctx.out.error("ERR CLUSTER RESET can't be called with master nodes containing keys");
+        return;
+    }
+    // A replica's data goes with its role.
+    let db = ctx.db.db_index();
+    ctx.db.flush_db(db);
+    c.with_state(|s| s.reset(hard));
+    ctx.out.ok();
+}

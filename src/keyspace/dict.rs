@@ -24,7 +24,8 @@ pub struct Entry {
     pub expire_at_ms: u64,
     /// Position of this key in its table's volatile-key list (meaningful only when `expire_at_ms != 0`).
     pub volatile_idx: u32,
-    /// Last-access clock for OBJECT IDLETIME / LRU eviction (seconds, wrapping).
+    /// Access data for eviction, OBJECT IDLETIME / FREQ: an LRU clock (seconds, 24 bits, wrapping) or, under
+    /// an LFU policy, minutes << 8 | logarithmic counter (see `keyspace::AccessPolicy`).
     pub access_clock: u32,
     next: Option<Box<Entry>>,
 }

@@ -16,6 +16,12 @@
 //! GETKEYSINSLOT and migration touch only their slot). In standalone mode each database has one table per
 //! shard: 16 databases x 16384 per-slot tables would cost memory at start-up for nothing, since standalone
 //! mode never asks per-slot questions.
+//!
+//! # Access clocks and eviction
+//! Every entry carries the 24 bits Redis keeps in `robj->lru`: an LRU timestamp in seconds, or, under an LFU
+//! policy, 16 bits of minutes and an 8-bit logarithmic counter ([`AccessPolicy`]). Views update them on
+//! lookups. The eviction primitives here (sample a shard, evict a key, evict a random key) each lock a single
+//! shard for a moment; `crate::memory` decides which keys go.
 
 pub mod dict;
 pub mod small_bytes;
@@ -515,6 +521,101 @@ pub fn lfu_log_incr(counter: u32, log_factor: u32) -> u32 {
         counter + 1
     } else {
         counter
+    }
+}
+
+#[cfg(test)]
+mod access_and_eviction_tests {
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    #[test]
+    fn lru_idle_time_wraps_like_redis() {
+        let clock = lru_clock(NOW);
+        assert_eq!(lru_idle_ms(clock, NOW), 0);
+        assert_eq!(lru_idle_ms(clock, NOW + 5_999), 5_000);
+        // The clock wraps every 2^24 seconds; an access just before the wrap is still a few seconds old.
+        let wrap_ms = u64::from(LRU_CLOCK_MAX + 1) * 1000;
+        let before_wrap = (NOW / wrap_ms + 1) * wrap_ms - 2_000;
+        assert_eq!(lru_idle_ms(lru_clock(before_wrap), before_wrap + 3_000), 2_000);
+    }
+
+    #[test]
+    fn lfu_counters_decay_and_grow_logarithmically() {
+        let p = AccessPolicy { lfu: true, log_factor: 10, decay_time: 1 };
+        let fresh = p.initial_clock(NOW);
+        assert_eq!(lfu_decayed_counter(fresh, NOW, 1), LFU_INIT_VAL);
+        // The first hit always counts (the counter is at LFU_INIT_VAL), later ones less and less.
+        let once = p.touched_clock(fresh, NOW);
+        assert_eq!(once & 0xff, LFU_INIT_VAL + 1);
+        let mut clock = once;
+        for _ in 0..10_000 {
+            clock = p.touched_clock(clock, NOW);
+        }
+        let after = clock & 0xff;
+        assert!((20..=255).contains(&after), "{after}");
+        // One point lost per decay period (minutes); decay 0 never decays.
+        assert_eq!(lfu_decayed_counter(once, NOW + 3 * 60_000, 1), LFU_INIT_VAL - 2);
+        assert_eq!(lfu_decayed_counter(once, NOW + 3 * 60_000, 0), LFU_INIT_VAL + 1);
+        assert_eq!(lfu_decayed_counter(once, NOW + 600 * 60_000, 1), 0);
+        assert_eq!(lfu_log_incr(255, 0), 255);
+        assert_eq!(lfu_log_incr(100, 0), 101, "log factor 0 counts every hit");
+        assert_eq!(AccessPolicy::unpack(p.pack()), p);
+        let max = AccessPolicy { lfu: false, log_factor: i32::MAX as u32, decay_time: i32::MAX as u32 };
+        assert_eq!(AccessPolicy::unpack(max.pack()), max);
+    }
+
+    #[test]
+    fn lookups_record_accesses_unless_told_not_to() {
+        let ks = Keyspace::new(16, false);
+        ks.set_access_policy(AccessPolicy { lfu: true, log_factor: 0, decay_time: 1 });
+        let mut view = ks.lock_all(0, NOW);
+        view.set(b"k", Value::Int(1), false);
+        let freq = |v: &mut DbView<'_>| v.entry_read_untouched(b"k").map(|e| e.access_clock & 0xff);
+        assert_eq!(freq(&mut view), Some(LFU_INIT_VAL));
+        view.get_read(b"k");
+        view.entry(b"k");
+        assert_eq!(freq(&mut view), Some(LFU_INIT_VAL + 2));
+        view.set_no_touch(true);
+        view.get_read(b"k");
+        assert_eq!(freq(&mut view), Some(LFU_INIT_VAL + 2));
+        assert_eq!(view.peek_raw(b"k", |e| e.map(|e| e.access_clock & 0xff)), Some(LFU_INIT_VAL + 2));
+    }
+
+    #[test]
+    fn eviction_primitives_respect_volatility_in_both_layouts() {
+        for cluster in [false, true] {
+            let ks = Keyspace::new(16, cluster);
+            let mut view = ks.lock_all(0, NOW);
+            for i in 0..200 {
+                let key = format!("k{i}").into_bytes();
+                view.set(&key, Value::Int(i), false);
+                if i % 2 == 0 {
+                    view.set_expire(&key, NOW + 1000);
+                }
+            }
+            drop(view);
+            // Volatile sampling only offers keys with a TTL; every shard has some.
+            for shard in 0..SHARD_COUNT {
+                let offered = ks.sample_for_eviction(shard, true, 5, |db, e| {
+                    assert_eq!(db, 0);
+                    assert_ne!(e.expire_at_ms, 0);
+                });
+                assert!(offered > 0, "shard {shard}");
+            }
+            assert!(!ks.evict_key(0, b"k1", true), "a persistent key is not a volatile candidate");
+            assert!(ks.evict_key(0, b"k2", true));
+            assert!(!ks.evict_key(0, b"k2", false), "already gone");
+            assert!(ks.evict_key(0, b"k1", false));
+            let mut evicted = 2;
+            while (0..SHARD_COUNT).any(|s| ks.evict_random(s, 0, true)) {
+                evicted += 1;
+            }
+            assert_eq!(evicted, 2 + 99, "every other volatile key went");
+            assert_eq!(ks.db_counts(0), (99, 0), "the other persistent keys remain");
+            assert_eq!(ks.stats().evicted_keys, 101);
+        }
     }
 }
 
