@@ -49,6 +49,20 @@ fn reshard(entry: &Server, from: &Server, to: &Server, count: usize) {
     wait_check_clean(entry);
 }
 
+/// Waits until `node` sees `replicas` nodes flagged slave (roles spread by heartbeats, about a second).
+fn wait_replicas(node: &Server, replicas: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut c = node.conn();
+    loop {
+        let nodes = c.text(&["CLUSTER", "NODES"]);
+        if nodes.lines().filter(|l| l.contains(" slave ") || l.contains(",slave ")).count() == replicas {
+            return;
+        }
+        assert!(Instant::now() < deadline, "node {} never saw {replicas} replicas:\n{nodes}", node.port);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn wait_known_nodes(node: &Server, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut c = node.conn();
@@ -175,4 +189,30 @@ fn mixed_cluster_of_redis_and_shoal_nodes_converges() {
             assert_eq!(redis_cli(&["-c", "-p", &reader.port.to_string(), "GET", &key]).trim(), "x");
         }
     }
+}
+
+#[test]
+fn redis_py_cluster_client_works() {
+    let nodes: Vec<Server> = (0..6).map(|_| Server::shoal(CLUSTER_ARGS)).collect();
+    let refs: Vec<&Server> = nodes.iter().collect();
+    let out = create(&refs);
+    assert!(out.contains("[OK] All 16384 slots covered"), "{out}");
+    for n in &nodes {
+        wait_known_nodes(n, 6);
+    }
+    wait_check_clean(&nodes[0]);
+    wait_replicas(&nodes[2], 3);
+    let script = format!(
+        "import redis\n\
+         rc = redis.RedisCluster(host='127.0.0.1', port={}, decode_responses=True)\n\
+         for i in range(200):\n    rc.set(f'py:{{i}}', i)\n\
+         assert all(rc.get(f'py:{{i}}') == str(i) for i in range(200))\n\
+         assert rc.mget_nonatomic([f'py:{{i}}' for i in range(10)]) == [str(i) for i in range(10)]\n\
+         assert len(rc.get_nodes()) == 6\n\
+         print('ok')\n",
+        nodes[2].port
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("ok"), "redis-py RedisCluster failed:\n{text}");
 }

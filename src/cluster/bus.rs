@@ -5,7 +5,6 @@
 //! memory, and the state's cron reconnects it.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -107,14 +106,11 @@ impl Links {
     }
 }
 
-/// Starts the bus listener on `addrs` (the client listeners' addresses with the bus port).
-pub async fn listen(handle: Arc<ClusterHandle>, addrs: Vec<SocketAddr>) -> std::io::Result<()> {
-    for addr in addrs {
-        let listener = TcpListener::bind(addr).await?;
-        let weak = Arc::downgrade(&handle);
-        tokio::spawn(accept_loop(listener, weak));
+/// Serves bus connections on listeners the server bound (on its client addresses, with the bus port).
+pub fn serve(handle: &Arc<ClusterHandle>, listeners: Vec<TcpListener>) {
+    for listener in listeners {
+        tokio::spawn(accept_loop(listener, Arc::downgrade(handle)));
     }
-    Ok(())
 }
 
 async fn accept_loop(listener: TcpListener, handle: Weak<ClusterHandle>) {

@@ -181,7 +181,19 @@ impl ClusterState {
         let mut extensions = Vec::new();
         let mut header = self.header();
         if !self.options.announce_hostname.is_empty() {
+            // As Redis 7.0: the hostname goes to every peer.
             extensions.push(PingExt::Hostname(self.options.announce_hostname.as_bytes().to_vec()));
+        }
+        // The 7.2 extensions only to peers that announce support (a 7.0 node would log every unknown one).
+        let supports = receiver.and_then(|r| self.nodes.get(&r)).is_some_and(|n| n.has(flags::EXTENSIONS_SUPPORTED));
+        if supports {
+            extensions.push(PingExt::ShardId(self.shard_id_of(&me).to_wire()));
+            let now = self.now();
+            for (id, until) in &self.blacklist {
+                extensions.push(PingExt::ForgottenNode { name: id.to_wire(), ttl_secs: until.saturating_sub(now) / 1000 });
+            }
+        }
+        if !extensions.is_empty() {
             header.mflags[0] |= mflags::EXT_DATA;
         }
         let body = PingBody { gossip, extensions };
@@ -354,11 +366,46 @@ impl ClusterState {
             }
         }
         self.update_role(sender_id, hdr);
+        self.apply_extensions(sender_id, hdr, &body.extensions);
         if hdr.replicaof.is_none() {
             self.check_slot_claims(sender_id, hdr, link);
         }
         self.process_gossip(sender_id, &body.gossip);
         self.update_health();
+    }
+
+    /// Ping extensions: hostname, shard id, and nodes the sender forgot (we forget them too, for the TTL).
+    fn apply_extensions(&mut self, sender: NodeId, hdr: &Header, extensions: &[PingExt]) {
+        let now = self.now();
+        let mut forget = Vec::new();
+        if let Some(n) = self.nodes.get_mut(&sender) {
+            n.flags = (n.flags & !flags::EXTENSIONS_SUPPORTED) | (hdr.flags & flags::EXTENSIONS_SUPPORTED);
+            for ext in extensions {
+                match ext {
+                    PingExt::Hostname(h) => {
+                        let h = String::from_utf8_lossy(h).into_owned();
+                        if n.hostname != h {
+                            n.hostname = h;
+                        }
+                    }
+                    PingExt::ShardId(id) => n.shard_id = NodeId::from_wire(id),
+                    PingExt::ForgottenNode { name, ttl_secs } => {
+                        if let Some(id) = NodeId::from_wire(name) {
+                            forget.push((id, *ttl_secs));
+                        }
+                    }
+                    PingExt::HumanNodename(_) | PingExt::Unknown { .. } => {}
+                }
+            }
+        }
+        for (id, ttl_secs) in forget {
+            if id != self.myself && id != sender && self.nodes.contains_key(&id) && self.me().primary != Some(id) {
+                tracing::info!("Node {id} was forgotten by {sender}: forgetting it for {ttl_secs} s");
+                self.remove_node(&id);
+                self.blacklist.insert(id, now + ttl_secs * 1000);
+                self.save(false);
+            }
+        }
     }
 
     fn slots_of_count(&self, id: &NodeId) -> usize {

@@ -24,7 +24,7 @@ pub struct ClusterHandle {
     config_path: PathBuf,
     /// Holds the advisory lock on nodes.conf for the life of the server.
     _lock: Option<std::fs::File>,
-    pub allow_reads_when_down: bool,
+    allow_reads_when_down: std::sync::atomic::AtomicBool,
 }
 
 /// What a start-up with `cluster-enabled yes` needs from the configuration.
@@ -63,15 +63,20 @@ impl ClusterHandle {
                 if let Some(me) = s.nodes.get_mut(&id) {
                     me.port = settings.port;
                     me.cport = settings.cport;
-                    if me.ip.is_empty() {
+                    if me.ip.is_empty() || !settings.ip.is_empty() {
                         me.ip = settings.ip.clone();
                     }
+                    me.hostname = settings.announce_hostname.clone();
                 }
                 tracing::info!("Node configuration loaded, I'm {}", s.myself);
                 s
             }
             None => {
-                let s = ClusterState::new(seed, &settings.ip, settings.port, settings.cport, now_ms, options);
+                let mut s = ClusterState::new(seed, &settings.ip, settings.port, settings.cport, now_ms, options);
+                let id = s.myself;
+                if let Some(me) = s.nodes.get_mut(&id) {
+                    me.hostname = settings.announce_hostname.clone();
+                }
                 tracing::info!("No cluster configuration found, I'm {}", s.myself);
                 s
             }
@@ -83,7 +88,7 @@ impl ClusterHandle {
             me: OnceLock::new(),
             config_path: settings.config_path,
             _lock: Some(lock),
-            allow_reads_when_down: settings.allow_reads_when_down,
+            allow_reads_when_down: std::sync::atomic::AtomicBool::new(settings.allow_reads_when_down),
         };
         handle.save_now().map_err(|e| format!("Can't write the cluster config file: {e}"))?;
         let handle = Arc::new(handle);
@@ -140,9 +145,37 @@ impl ClusterHandle {
             }
         }
         if publish {
-            *self.routing.write() = Arc::new(build_routing(&state, self.allow_reads_when_down));
+            let reads = self.allow_reads_when_down.load(std::sync::atomic::Ordering::Relaxed);
+            *self.routing.write() = Arc::new(build_routing(&state, reads));
         }
         result
+    }
+
+    /// Follows CONFIG SET of the cluster knobs (called by the cron; cheap when nothing changed).
+    pub fn apply_settings(&self, s: &crate::config::Settings) {
+        use std::sync::atomic::Ordering;
+        let reads_changed = self.allow_reads_when_down.swap(s.cluster_allow_reads_when_down, Ordering::Relaxed)
+            != s.cluster_allow_reads_when_down;
+        let timeout = s.cluster_node_timeout_ms.max(1);
+        let (coverage, ip, host) =
+            (s.cluster_require_full_coverage, &s.cluster_announce_ip, &s.cluster_announce_hostname);
+        let changed = self.read(|st| {
+            st.options.node_timeout_ms != timeout
+                || st.options.require_full_coverage != coverage
+                || st.options.announce_ip != *ip
+                || st.options.announce_hostname != *host
+        });
+        if changed || reads_changed {
+            self.with_state(|st| {
+                st.options.node_timeout_ms = timeout;
+                st.options.require_full_coverage = coverage;
+                st.options.announce_ip = ip.clone();
+                st.options.announce_hostname = host.clone();
+                st.update_health();
+                // Republish the routing table (read-when-down may have changed).
+                st.touch_routing();
+            });
+        }
     }
 
     /// The 100 ms cluster cron.

@@ -111,7 +111,7 @@ impl ClusterState {
     pub fn new(seed: u64, ip: &str, port: u16, cport: u16, now_ms: u64, options: Options) -> ClusterState {
         let mut rng = fastrand::Rng::with_seed(seed);
         let id = NodeId::random(&mut rng);
-        let mut me = Node::new(id, flags::MYSELF | flags::MASTER, now_ms);
+        let mut me = Node::new(id, flags::MYSELF | flags::MASTER | flags::EXTENSIONS_SUPPORTED, now_ms);
         me.ip = ip.to_string();
         me.port = port;
         me.cport = cport;
@@ -156,6 +156,9 @@ impl ClusterState {
             // Links are down until the driver reconnects; a stale PFAIL would only confuse.
             n.link_connected = n.is_myself();
             n.flags &= !flags::PFAIL;
+            if n.is_myself() {
+                n.flags |= flags::EXTENSIONS_SUPPORTED;
+            }
             nodes.insert(n.id, n);
         }
         let mut state = ClusterState {
@@ -191,6 +194,11 @@ impl ClusterState {
         self.set_time(now_ms);
         self.cron();
         self.update_health();
+    }
+
+    /// Asks the driver to republish the routing table.
+    pub fn touch_routing(&mut self) {
+        self.effects.push(Effect::RoutingChanged);
     }
 
     pub(super) fn now(&self) -> u64 {

@@ -7,9 +7,8 @@
 //!   at mimalloc's block sizes (so the figure moves with the value's size the way RSS does). `SAMPLES` is
 //!   validated as Redis does; strings have no nested elements to sample.
 //! - **MEMORY STATS** prints Redis's fields in Redis's order. Figures Shoal has are real (allocator total,
-//!   peak, start-up, per-database table overheads, mimalloc's committed and resident bytes, RSS); those
-//!   about features Shoal lacks (replication backlog, AOF buffer, Lua) are 0, and client buffers, which
-//!   Shoal does not account separately, are 0 too.
+//!   peak, start-up, client buffers, per-database table overheads, mimalloc's committed and resident bytes,
+//!   RSS); those about features Shoal lacks (replication backlog, AOF buffer, Lua, functions) are 0.
 //! - **MEMORY MALLOC-STATS** prints mimalloc's own report; **MEMORY PURGE** asks mimalloc to return free
 //!   pages to the OS (`mi_collect`).
 
@@ -41,8 +40,7 @@ fn overview(ctx: &mut Ctx<'_, '_>) -> Overview {
 
 pub fn memory_doctor(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
     let o = overview(ctx);
-    let clients = ctx.server.stats.connected_clients.load(std::sync::atomic::Ordering::Relaxed);
-    ctx.out.verbatim(memory::doctor_report(&o, clients).as_bytes());
+    ctx.out.verbatim(memory::doctor_report(&o).as_bytes());
 }
 
 pub fn memory_purge(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
@@ -70,8 +68,10 @@ pub fn memory_stats(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
     int("peak.allocated", o.peak);
     int("total.allocated", o.used);
     int("startup.allocated", o.startup);
-    for name in ["replication.backlog", "clients.slaves", "clients.normal", "cluster.links", "aof.buffer", "lua.caches"]
-    {
+    int("replication.backlog", 0);
+    int("clients.slaves", 0);
+    int("clients.normal", o.clients_normal);
+    for name in ["cluster.links", "aof.buffer", "lua.caches"] {
         int(name, 0);
     }
     int("functions.caches", 0);

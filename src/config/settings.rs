@@ -131,6 +131,13 @@ pub struct Settings {
     pub cluster_node_timeout_ms: u64,
     /// As configured: 0 means `port + 10000` (see [`Settings::cluster_bus_port`]).
     pub cluster_port: u16,
+    pub cluster_require_full_coverage: bool,
+    pub cluster_allow_reads_when_down: bool,
+    /// `cluster-announce-*`: what this node tells peers about itself (empty / 0 = not set).
+    pub cluster_announce_ip: String,
+    pub cluster_announce_hostname: String,
+    pub cluster_announce_port: u16,
+    pub cluster_announce_bus_port: u16,
     /// `(seconds, changes)` snapshot points; empty disables RDB snapshots.
     pub save: Vec<(u64, u64)>,
     pub appendonly: bool,
@@ -205,6 +212,12 @@ impl Settings {
             maxclients: unsigned("maxclients"),
             cluster_enabled: c.bool_of("cluster-enabled"),
             cluster_config_file: lossy(c.bytes_of("cluster-config-file")),
+            cluster_require_full_coverage: c.bool_of("cluster-require-full-coverage"),
+            cluster_allow_reads_when_down: c.bool_of("cluster-allow-reads-when-down"),
+            cluster_announce_ip: lossy(c.bytes_of("cluster-announce-ip")),
+            cluster_announce_hostname: lossy(c.bytes_of("cluster-announce-hostname")),
+            cluster_announce_port: u16::try_from(c.num_of("cluster-announce-port")).unwrap_or(0),
+            cluster_announce_bus_port: u16::try_from(c.num_of("cluster-announce-bus-port")).unwrap_or(0),
             cluster_node_timeout_ms: unsigned("cluster-node-timeout"),
             cluster_port: u16::try_from(c.num_of("cluster-port")).unwrap_or(0),
             save,

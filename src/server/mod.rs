@@ -150,6 +150,7 @@ async fn cluster_cron(state: Arc<ServerState>) {
     while state.shutdown_requested().is_none() {
         interval.tick().await;
         if let Some(cluster) = &state.cluster {
+            cluster.apply_settings(&state.config.snapshot());
             cluster.tick();
         }
     }
@@ -165,14 +166,14 @@ fn open_cluster(settings: &crate::config::Settings) -> Result<Arc<crate::cluster
     crate::cluster::handle::ClusterHandle::open(
         crate::cluster::handle::ClusterSettings {
             config_path: path,
-            ip: String::new(),
-            port: settings.port,
-            cport,
+            ip: settings.cluster_announce_ip.clone(),
+            port: if settings.cluster_announce_port != 0 { settings.cluster_announce_port } else { settings.port },
+            cport: if settings.cluster_announce_bus_port != 0 { settings.cluster_announce_bus_port } else { cport },
             node_timeout_ms: settings.cluster_node_timeout_ms,
-            require_full_coverage: true,
-            allow_reads_when_down: false,
-            announce_ip: String::new(),
-            announce_hostname: String::new(),
+            require_full_coverage: settings.cluster_require_full_coverage,
+            allow_reads_when_down: settings.cluster_allow_reads_when_down,
+            announce_ip: settings.cluster_announce_ip.clone(),
+            announce_hostname: settings.cluster_announce_hostname.clone(),
         },
         crate::state::unix_time_ms(),
     )
@@ -238,12 +239,17 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
         }
         if let (Some(cluster), Some(cport)) = (&state.cluster, settings.cluster_bus_port()) {
             // The bus listens on the client listeners' addresses, on the bus port.
-            let addrs: Vec<SocketAddr> =
-                listeners.iter().filter_map(|l| l.local_addr().ok()).map(|a| SocketAddr::new(a.ip(), cport)).collect();
-            if let Err(e) = crate::cluster::bus::listen(cluster.clone(), addrs).await {
-                tracing::warn!("Failed listening on port {cport} (cluster bus), aborting: {e}");
-                return Err(StartError(format!("Failed listening on port {cport} (cluster bus): {e}")));
+            let mut bus = Vec::new();
+            for addr in listeners.iter().filter_map(|l| l.local_addr().ok()) {
+                match listen(SocketAddr::new(addr.ip(), cport), settings.tcp_backlog.max(1)) {
+                    Ok(l) => bus.push(l),
+                    Err(e) => {
+                        tracing::warn!("Failed listening on port {cport} (cluster bus), aborting: {e}");
+                        return Err(StartError(format!("Failed listening on port {cport} (cluster bus): {e}")));
+                    }
+                }
             }
+            crate::cluster::bus::serve(cluster, bus);
         }
         for listener in listeners {
             tokio::spawn(accept_loop(listener, state.clone()));
