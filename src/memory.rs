@@ -6,7 +6,8 @@
 //!   `processCommand` does: if `maxmemory` is set and the counting allocator's total (`used_memory`) is above
 //!   it, keys are evicted until it is not. Only when nothing more can be evicted (noeviction, or a volatile
 //!   policy with no key left that has a TTL) are commands flagged `denyoom` refused with `-OOM`; reads, DEL and
-//!   the like still run. The hot path costs two atomic loads (config version, allocator total) and a compare.
+//!   the like still run. The hot path is a handful of relaxed atomic loads and compares (config version,
+//!   allocator total, peak, limit): about 17 instructions per command under callgrind.
 //! - **How long one command may evict.** Redis's `maxmemory-eviction-tenacity` time budget (50 µs per step up
 //!   to 10, then +15% per step, unlimited at 100), checked every 16 keys. Past it the command runs anyway and
 //!   the next command continues the work (Redis continues it from a timer; Shoal from the next command).

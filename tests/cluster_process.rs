@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use support::{redis_cli, Server};
 
-const CLUSTER_ARGS: &[&str] = &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"];
+const CLUSTER_ARGS: &[&str] =
+    &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"];
 
 fn create(nodes: &[&Server]) -> String {
     let mut args: Vec<String> = vec!["--cluster".into(), "create".into()];
@@ -25,8 +26,10 @@ fn wait_check_clean(node: &Server) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let out = redis_cli(&["--cluster", "check", &node.addr()]);
-        if out.contains("All nodes agree about slots configuration") && out.contains("All 16384 slots covered")
-            && !out.contains("[ERR]") && !out.contains("[WARNING]")
+        if out.contains("All nodes agree about slots configuration")
+            && out.contains("All 16384 slots covered")
+            && !out.contains("[ERR]")
+            && !out.contains("[WARNING]")
         {
             return out;
         }

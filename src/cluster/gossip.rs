@@ -42,7 +42,8 @@ fn secs(ms: u64) -> u32 {
 impl ClusterState {
     /// Adds a node in handshake (random id until its first PONG) and asks the driver to connect.
     pub fn start_handshake(&mut self, ip: &str, port: u16, cport: u16, meet: bool, now_ms: u64) {
-        let busy = self.nodes.values().any(|n| n.has(flags::HANDSHAKE) && n.ip == ip && n.port == port && n.cport == cport);
+        let busy =
+            self.nodes.values().any(|n| n.has(flags::HANDSHAKE) && n.ip == ip && n.port == port && n.cport == cport);
         if busy {
             return;
         }
@@ -81,7 +82,10 @@ impl ClusterState {
         if n.ping_sent_ms == 0 {
             n.ping_sent_ms = now;
         }
-        self.links.insert(link, LinkMeta { node: Some(node), inbound: false, local_ip: local_ip.into(), peer_ip: peer_ip.into() });
+        self.links.insert(
+            link,
+            LinkMeta { node: Some(node), inbound: false, local_ip: local_ip.into(), peer_ip: peer_ip.into() },
+        );
         let kind = if meet { wire::msg_type::MEET } else { wire::msg_type::PING };
         self.send_ping(link, kind, Some(node));
     }
@@ -95,7 +99,8 @@ impl ClusterState {
 
     /// A peer connected to our bus port.
     pub fn inbound_link(&mut self, link: u64, peer_ip: &str, local_ip: &str) {
-        self.links.insert(link, LinkMeta { node: None, inbound: true, local_ip: local_ip.into(), peer_ip: peer_ip.into() });
+        self.links
+            .insert(link, LinkMeta { node: None, inbound: true, local_ip: local_ip.into(), peer_ip: peer_ip.into() });
     }
 
     /// A link closed (either side).
@@ -175,7 +180,8 @@ impl ClusterState {
         let mut chosen = candidates;
         self.rng().shuffle(&mut chosen);
         chosen.truncate(wanted);
-        let pfail: Vec<NodeId> = self.nodes.values().filter(|n| n.has(flags::PFAIL) && n.id != me).map(|n| n.id).collect();
+        let pfail: Vec<NodeId> =
+            self.nodes.values().filter(|n| n.has(flags::PFAIL) && n.id != me).map(|n| n.id).collect();
         chosen.extend(pfail);
         let gossip = chosen.iter().filter_map(|id| self.nodes.get(id)).map(Self::gossip_entry).collect();
         let mut extensions = Vec::new();
@@ -190,7 +196,8 @@ impl ClusterState {
             extensions.push(PingExt::ShardId(self.shard_id_of(&me).to_wire()));
             let now = self.now();
             for (id, until) in &self.blacklist {
-                extensions.push(PingExt::ForgottenNode { name: id.to_wire(), ttl_secs: until.saturating_sub(now) / 1000 });
+                extensions
+                    .push(PingExt::ForgottenNode { name: id.to_wire(), ttl_secs: until.saturating_sub(now) / 1000 });
             }
         }
         if !extensions.is_empty() {
@@ -293,7 +300,9 @@ impl ClusterState {
         let peer_ip = if announced_ip.is_empty() { meta.peer_ip.clone() } else { announced_ip };
 
         // Learn our own address from the first MEET (or PING while we still have none).
-        if meta.inbound && (kind == wire::msg_type::MEET || self.me().ip.is_empty()) && self.options.announce_ip.is_empty()
+        if meta.inbound
+            && (kind == wire::msg_type::MEET || self.me().ip.is_empty())
+            && self.options.announce_ip.is_empty()
         {
             let local = meta.local_ip.clone();
             if !local.is_empty() && self.me().ip != local {
@@ -309,13 +318,13 @@ impl ClusterState {
                 }
             }
         }
-        if kind == wire::msg_type::PING || kind == wire::msg_type::MEET {
-            if meta.inbound {
-                self.send_ping(link, wire::msg_type::PONG, sender);
-            }
+        if (kind == wire::msg_type::PING || kind == wire::msg_type::MEET) && meta.inbound {
+            self.send_ping(link, wire::msg_type::PONG, sender);
         }
         // Replies on our outbound link: finish a handshake, or check the peer kept its id.
-        if !meta.inbound && (kind == wire::msg_type::PONG || kind == wire::msg_type::PING || kind == wire::msg_type::MEET) {
+        if !meta.inbound
+            && (kind == wire::msg_type::PONG || kind == wire::msg_type::PING || kind == wire::msg_type::MEET)
+        {
             if let Some(link_node) = meta.node {
                 let in_handshake = self.nodes.get(&link_node).is_some_and(|n| n.has(flags::HANDSHAKE));
                 if in_handshake {
@@ -509,7 +518,11 @@ impl ClusterState {
         }
         let mut changed = false;
         for s in slots.iter() {
-            if self.open_slots.iter().any(|o| matches!(o, super::nodes_conf::OpenSlot::Importing { slot, .. } if *slot == s)) {
+            if self
+                .open_slots
+                .iter()
+                .any(|o| matches!(o, super::nodes_conf::OpenSlot::Importing { slot, .. } if *slot == s))
+            {
                 continue;
             }
             match self.slot_owner(s) {
@@ -602,7 +615,7 @@ impl ClusterState {
             }
         }
         // Once a second: ping the node among five random ones whose PONG is the oldest.
-        if self.ticks % 10 == 0 {
+        if self.ticks.is_multiple_of(10) {
             let mut best: Option<(u64, NodeId)> = None;
             for _ in 0..5 {
                 if ids.is_empty() {
@@ -627,7 +640,8 @@ impl ClusterState {
             if n.has(flags::HANDSHAKE) {
                 continue;
             }
-            let (link, ping_sent, pong, data) = (n.outbound_link, n.ping_sent_ms, n.pong_received_ms, n.data_received_ms);
+            let (link, ping_sent, pong, data) =
+                (n.outbound_link, n.ping_sent_ms, n.pong_received_ms, n.data_received_ms);
             // No answer for half the timeout and nothing else heard: the link may be stuck; reconnect.
             if let Some(link) = link {
                 if ping_sent != 0 && now - ping_sent > timeout / 2 && now.saturating_sub(data) > timeout / 2 {

@@ -441,7 +441,8 @@ impl ClusterState {
                 if keys_in_slot == 0 {
                     self.open_slots.retain(|o| !matches!(o, OpenSlot::Migrating { slot: s, .. } if *s == slot));
                 }
-                let importing = self.open_slots.iter().any(|o| matches!(o, OpenSlot::Importing { slot: s, .. } if *s == slot));
+                let importing =
+                    self.open_slots.iter().any(|o| matches!(o, OpenSlot::Importing { slot: s, .. } if *s == slot));
                 if n == me && importing {
                     // Finishing an import: claim the slot with a new config epoch so the cluster adopts it.
                     self.bump_epoch();

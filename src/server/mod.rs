@@ -210,6 +210,7 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
         tracing::warn!("RDB snapshots are not implemented yet: the 'save' schedule has no effect");
     }
     runtime.block_on(async {
+        let signals = Signals::install();
         let mut listeners = Vec::new();
         if settings.port != 0 {
             for (addr, optional) in bind_targets(&settings.bind, settings.port) {
@@ -255,7 +256,7 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
             tokio::spawn(accept_loop(listener, state.clone()));
         }
         tracing::info!("Ready to accept connections");
-        let mode = wait_for_shutdown(&state).await;
+        let mode = wait_for_shutdown(&state, signals).await;
         tracing::info!("User requested shutdown...");
         if mode != ShutdownMode::NoSave && !state.config.snapshot().save.is_empty() {
             tracing::warn!("Not saving a snapshot: RDB persistence is not implemented yet");
@@ -272,10 +273,22 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
     Ok(())
 }
 
-async fn wait_for_shutdown(state: &ServerState) -> ShutdownMode {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut int = signal(SignalKind::interrupt()).ok();
+/// SIGTERM and SIGINT streams, installed before the listeners open so that a supervisor's SIGTERM right after
+/// "Ready to accept connections" is a graceful shutdown, never the default (killing) action.
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals { term: signal(SignalKind::terminate()).ok(), int: signal(SignalKind::interrupt()).ok() }
+    }
+}
+
+async fn wait_for_shutdown(state: &ServerState, signals: Signals) -> ShutdownMode {
+    let Signals { mut term, mut int } = signals;
     let mut requested = state.subscribe_shutdown();
     loop {
         tokio::select! {
