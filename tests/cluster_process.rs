@@ -80,6 +80,19 @@ fn wait_known_nodes(node: &Server, n: usize) {
     }
 }
 
+/// Six Shoal nodes made into 3 primaries + 3 replicas by `redis-cli --cluster create`, converged.
+fn six_node_shoal_cluster() -> Vec<Server> {
+    let nodes: Vec<Server> = (0..6).map(|_| Server::shoal(CLUSTER_ARGS)).collect();
+    let refs: Vec<&Server> = nodes.iter().collect();
+    let out = create(&refs);
+    assert!(out.contains("[OK] All 16384 slots covered"), "{out}");
+    for n in &nodes {
+        wait_known_nodes(n, 6);
+    }
+    wait_check_clean(&nodes[0]);
+    nodes
+}
+
 #[test]
 fn six_shoal_nodes_form_a_cluster_with_redis_cli() {
     let mut nodes: Vec<Server> = (0..6).map(|_| Server::shoal(CLUSTER_ARGS)).collect();
@@ -125,14 +138,7 @@ fn six_shoal_nodes_form_a_cluster_with_redis_cli() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn redis_crate_cluster_client_routes_by_slot() {
-    let nodes: Vec<Server> = (0..6).map(|_| Server::shoal(CLUSTER_ARGS)).collect();
-    let refs: Vec<&Server> = nodes.iter().collect();
-    let out = create(&refs);
-    assert!(out.contains("[OK] All 16384 slots covered"), "{out}");
-    for n in &nodes {
-        wait_known_nodes(n, 6);
-    }
-    wait_check_clean(&nodes[0]);
+    let nodes = six_node_shoal_cluster();
     let urls: Vec<String> = nodes.iter().map(|n| format!("redis://{}/", n.addr())).collect();
     let client = redis::cluster::ClusterClient::new(urls).expect("cluster client");
     let mut con = client.get_async_connection().await.expect("connect");
@@ -196,14 +202,7 @@ fn mixed_cluster_of_redis_and_shoal_nodes_converges() {
 
 #[test]
 fn redis_py_cluster_client_works() {
-    let nodes: Vec<Server> = (0..6).map(|_| Server::shoal(CLUSTER_ARGS)).collect();
-    let refs: Vec<&Server> = nodes.iter().collect();
-    let out = create(&refs);
-    assert!(out.contains("[OK] All 16384 slots covered"), "{out}");
-    for n in &nodes {
-        wait_known_nodes(n, 6);
-    }
-    wait_check_clean(&nodes[0]);
+    let nodes = six_node_shoal_cluster();
     wait_replicas(&nodes[2], 3);
     let script = format!(
         "import redis\n\

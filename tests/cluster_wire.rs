@@ -3,8 +3,6 @@
 //! no more than the input holds, random messages round-trip, and framing is independent of how a stream is
 //! split.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -16,47 +14,9 @@ use shoal::cluster::wire::*;
 // Allocation tracking (decoding must not allocate on a peer's say-so)
 // ---------------------------------------------------------------------------------------------------------------
 
-struct Tracking;
-
-thread_local! {
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = LARGEST.try_with(|largest| {
-        if size > largest.get() {
-            largest.set(size);
-        }
-    });
-}
-
-fn largest_allocation_since_reset() -> usize {
-    LARGEST.with(|largest| largest.replace(0))
-}
-
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Tracking = Tracking;
+#[path = "support/largest_alloc.rs"]
+mod largest_alloc;
+use largest_alloc::largest_allocation_since_reset;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Golden packets

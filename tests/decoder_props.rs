@@ -1,55 +1,13 @@
 //! Property tests for the request decoder: split-independence, junk resistance, and no allocation driven by
 //! declared sizes.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use proptest::prelude::*;
 use shoal::protocol::decode::*;
 use shoal::protocol::split_args::quote_arg;
 
-/// System allocator that remembers, per thread, the largest single allocation since the last reset.
-struct Tracking;
-
-thread_local! {
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = LARGEST.try_with(|largest| {
-        if size > largest.get() {
-            largest.set(size);
-        }
-    });
-}
-
-fn largest_allocation_since_reset() -> usize {
-    LARGEST.with(|largest| largest.replace(0))
-}
-
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Tracking = Tracking;
+#[path = "support/largest_alloc.rs"]
+mod largest_alloc;
+use largest_alloc::largest_allocation_since_reset;
 
 const LIMITS: Limits = Limits { max_bulk_len: 512 * 1024 * 1024 };
 

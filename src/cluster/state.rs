@@ -107,7 +107,7 @@ pub mod errors {
 }
 
 impl ClusterState {
-    /// A fresh node: a random id, no slots, epochs 0, healthy only once it owns the slots.
+    /// A fresh node: a random id and shard id, no slots, epochs 0.
     pub fn new(seed: u64, ip: &str, port: u16, cport: u16, now_ms: u64, options: Options) -> ClusterState {
         let mut rng = fastrand::Rng::with_seed(seed);
         let id = NodeId::random(&mut rng);
@@ -116,30 +116,11 @@ impl ClusterState {
         me.port = port;
         me.cport = cport;
         me.shard_id = Some(NodeId::random(&mut rng));
-        me.link_connected = true;
-        let mut nodes = BTreeMap::new();
-        nodes.insert(id, me);
-        let mut state = ClusterState {
-            myself: id,
-            nodes,
-            slots: vec![None; SLOT_COUNT].into_boxed_slice(),
-            open_slots: Vec::new(),
-            current_epoch: 0,
-            last_vote_epoch: 0,
-            health: Health::Fail,
-            options,
-            blacklist: BTreeMap::new(),
-            effects: Vec::new(),
-            rng,
-            now_ms,
-            started_ms: now_ms,
-            links: BTreeMap::new(),
-            stats: Default::default(),
-            ticks: 0,
-        };
-        state.update_health();
-        state.effects.clear();
-        state
+        let conf = NodesConf { nodes: vec![me], ..NodesConf::default() };
+        match ClusterState::from_conf(conf, rng.u64(..), options, now_ms) {
+            Ok(state) => state,
+            Err(e) => unreachable!("a configuration with only myself is always valid: {e}"),
+        }
     }
 
     /// Rebuilds the state from nodes.conf (a restarted node keeps its id, epochs and slots).
