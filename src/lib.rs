@@ -22,6 +22,7 @@ pub mod latency;
 pub mod memory;
 pub mod num;
 pub mod protocol;
+pub mod pubsub;
 pub mod server;
 pub mod slot;
 pub mod slowlog;

@@ -82,6 +82,8 @@ pub struct ServerState {
     pub clients: crate::clients::ClientRegistry,
     /// Cluster mode only: the node's cluster state and published routing table.
     pub cluster: Option<Arc<crate::cluster::handle::ClusterHandle>>,
+    /// Pub/Sub subscriptions and subscribers' message queues.
+    pub pubsub: Arc<crate::pubsub::PubSub>,
 }
 
 impl ServerState {
@@ -89,6 +91,11 @@ impl ServerState {
         let settings = config.snapshot();
         let keyspace = Keyspace::new(settings.databases, settings.cluster_enabled);
         let (shutdown_tx, _) = tokio::sync::watch::channel(None);
+        let pubsub = Arc::new(crate::pubsub::PubSub::new());
+        if settings.cluster_enabled {
+            // The cluster bus delivers other nodes' PUBLISH here.
+            crate::pubsub::set_cluster_target(&pubsub);
+        }
         Arc::new(ServerState {
             config,
             keyspace,
@@ -109,6 +116,7 @@ impl ServerState {
             rates: Default::default(),
             clients: crate::clients::ClientRegistry::new(),
             cluster: None,
+            pubsub,
         })
     }
 

@@ -6,7 +6,7 @@ mod support;
 use std::collections::HashSet;
 
 use shoal::protocol::value::RespValue;
-use support::{pipeline, Conn, Server};
+use support::{pipeline, Server};
 
 fn cmd(parts: &[&str]) -> Vec<Vec<u8>> {
     parts.iter().map(|p| p.as_bytes().to_vec()).collect()

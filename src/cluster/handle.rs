@@ -138,9 +138,8 @@ impl ClusterHandle {
                     self.links.close(link);
                     state.link_down(link);
                 }
-                Effect::Deliver { channel, .. } => {
-                    // Pub/Sub arrives with the data-types work; until then cluster messages have no subscribers.
-                    tracing::debug!("Cluster PUBLISH on {:?}: no local subscribers", String::from_utf8_lossy(&channel));
+                Effect::Deliver { channel, message, shard } => {
+                    crate::pubsub::deliver_from_cluster(&channel, &message, shard);
                 }
             }
         }

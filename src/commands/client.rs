@@ -47,8 +47,12 @@ pub struct ClientState {
     pub sub: usize,
     pub psub: usize,
     pub ssub: usize,
+    /// This connection's Pub/Sub queue, from its first subscription on.
+    pub subscriber: Option<Arc<crate::pubsub::Subscriber>>,
     /// Commands queued since MULTI (None outside MULTI).
     pub multi: Option<usize>,
+    /// The MULTI queue and the WATCHed keys (`commands::transaction`).
+    pub tx: super::transaction::TxState,
     /// Figures of the connection's buffers, kept by the connection loop.
     pub io: ClientIo,
     /// What was last published to the registry handle, so that an unchanged client publishes nothing.
@@ -64,6 +68,8 @@ pub(crate) struct Published {
     db: usize,
     flags: u16,
     resp: u8,
+    /// MULTI queue length (CLIENT LIST `multi=`).
+    multi: Option<usize>,
     /// Command and names last given to the handle's lock-protected part.
     names_cmd: (usize, usize),
     names: [Option<Vec<u8>>; 3],
@@ -142,7 +148,7 @@ impl ClientState {
             qbuf: f.qbuf,
             qbuf_free: f.qbuf_free,
             argv_mem,
-            multi_mem: 0,
+            multi_mem: self.tx.multi_mem,
             rbs: f.rbs,
             rbp: f.rbp,
             obl: self.io.obl,
@@ -202,6 +208,7 @@ impl ClientState {
             && p.db == self.db
             && p.resp == resp
             && p.flags == self.flags()
+            && p.multi == self.multi
             && if p.named {
                 p.names[0] == self.name && p.names[1] == self.lib_name && p.names[2] == self.lib_ver
             } else {
@@ -238,6 +245,7 @@ impl ClientState {
         p.cmd = self.last_command.as_ptr() as usize;
         p.db = self.db;
         p.flags = flags;
+        p.multi = self.multi;
         p.resp = resp;
         p.named = p.names.iter().any(Option::is_some);
     }

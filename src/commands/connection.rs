@@ -11,6 +11,13 @@ pub const REDIS_VERSION: &str = "7.0.15";
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 pub fn ping(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
+    if ctx.client.sub + ctx.client.psub + ctx.client.ssub != 0 && !ctx.out.is_resp3() && args.len() <= 2 {
+        // RESP2 subscribed mode: a `pong` message, with the argument or an empty string.
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(if args.len() == 2 { args.get(1) } else { b"" });
+        return;
+    }
     match args.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(args.get(1)),
@@ -194,6 +201,7 @@ pub fn reset(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
     ctx.db.select(0);
     ctx.client.name = None;
     ctx.client.authenticated = !auth_required;
+    super::pubsub_cmd::unsubscribe_everything(ctx);
     ctx.out.proto = Protocol::Resp2;
     ctx.out.simple("RESET");
 }

@@ -101,7 +101,7 @@ pub fn shard_mask(spec: &CommandSpec, args: &Args<'_>) -> u32 {
 }
 
 /// Counts error replies for INFO (`total_error_replies`, `errorstat_<CODE>`).
-fn record_error(server: &ServerState, out: &Reply, count: u64) {
+pub(super) fn record_error(server: &ServerState, out: &Reply, count: u64) {
     crate::state::ServerStats::add(&server.stats.total_error_replies, count);
     if let Some(code) = &out.last_error_code {
         *server.error_codes.lock().entry(code.clone()).or_default() += count;
@@ -115,13 +115,20 @@ pub fn execute(server: &ServerState, client: &mut ClientState, out: &mut Reply, 
     }
     let errors_before = out.errors_written;
     let Some(spec) = resolve(&args, out) else {
+        super::transaction::rejected(client, out, &args);
         record_error(server, out, out.errors_written - errors_before);
         return;
     };
     if !client.authenticated && !spec.has_flag("no_auth") {
-        out.error(errors::NOAUTH);
+        super::transaction::reject(client, out, spec, errors::NOAUTH);
         record_error(server, out, 1);
         server.command_stats.record_rejected(spec.id);
+        return;
+    }
+    // Inside MULTI: checks in Redis's order, then queueing (RESET also leaves MULTI and drops the watches).
+    if (client.multi.is_some() || client.tx.watching())
+        && super::transaction::intercept(server, client, out, spec, &args)
+    {
         return;
     }
     if server.cluster.is_some() && !super::routing::serve_here(server, client, spec, &args, out) {
@@ -133,6 +140,16 @@ pub fn execute(server: &ServerState, client: &mut ClientState, out: &mut Reply, 
     // maxmemory: evict before locking (eviction locks one shard at a time); refuse denyoom commands on failure.
     if crate::memory::reject_for_oom(server, spec) {
         out.error(crate::memory::OOM_ERROR);
+        record_error(server, out, 1);
+        server.command_stats.record_rejected(spec.id);
+        return;
+    }
+    // RESP2 subscribed mode: only the Pub/Sub commands, PING, QUIT and RESET.
+    if client.sub + client.psub + client.ssub != 0
+        && !out.is_resp3()
+        && !super::pubsub_cmd::allowed_while_subscribed(spec.name)
+    {
+        out.error(&super::pubsub_cmd::subscribed_mode_error(spec.name));
         record_error(server, out, 1);
         server.command_stats.record_rejected(spec.id);
         return;
@@ -171,14 +188,18 @@ pub fn call(
         super::introspection::observe_slow_call(server, client, spec, &args, usec);
     }
     client.last_command = spec.name;
-    // ASKING is one-shot: it covers only the command that follows it.
-    if spec.name != "asking" {
+    // ASKING is one-shot: it covers only the command that follows it (inside MULTI: until EXEC, as Redis).
+    if spec.name != "asking" && client.multi.is_none() {
         client.asking = false;
     }
     let stats = &server.stats;
     crate::state::ServerStats::add(&stats.total_commands_processed, 1);
     if dirty > 0 {
         crate::state::ServerStats::add(&stats.dirty, dirty);
+        // WATCH: the keys of a write command that changed something count as modified.
+        if server.keyspace.watches.active() {
+            super::transaction::touch_written(server, view, spec, &args);
+        }
     }
     if out.errors_written != errors_before {
         record_error(server, out, out.errors_written - errors_before);

@@ -17,11 +17,13 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod memory_cmd;
+pub mod pubsub_cmd;
 pub mod routing;
 pub mod server;
 pub mod spec;
 pub mod string;
 pub mod table;
+pub mod transaction;
 
 use crate::keyspace::DbView;
 use crate::protocol::reply::Reply;

@@ -434,7 +434,7 @@ pub static DIRECTIVES: &[Directive] = &[
         Type::ClientOutputBufferLimit,
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         M,
-        A,
+        Y,
     ),
     d("oom-score-adj-values", Type::OomScoreAdjValues, "0 200 800", M, A),
     d("notify-keyspace-events", Type::NotifyKeyspaceEvents, "", M, A),

@@ -165,6 +165,8 @@ pub struct Settings {
     pub latency_tracking: bool,
     /// `latency-tracking-info-percentiles`.
     pub latency_tracking_info_percentiles: Vec<f64>,
+    /// `client-output-buffer-limit pubsub`: past it a subscriber is disconnected.
+    pub pubsub_output_limit: crate::config::value::ObufLimit,
 }
 
 impl Settings {
@@ -239,6 +241,10 @@ impl Settings {
             latency_tracking_info_percentiles: match c.row("latency-tracking-info-percentiles") {
                 Some(Value::LatencyPercentiles(p)) => p.clone(),
                 _ => Vec::new(),
+            },
+            pubsub_output_limit: match c.row("client-output-buffer-limit") {
+                Some(Value::ClientOutputBufferLimit(l)) => l[2],
+                _ => Default::default(),
             },
         }
     }

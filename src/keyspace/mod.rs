@@ -28,8 +28,11 @@ pub mod small_bytes;
 pub mod table;
 pub mod value;
 mod view;
+pub mod watch;
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -43,6 +46,22 @@ pub use view::{DbOverhead, DbView, ScanFilter};
 
 /// Number of lockable shards. A power of two that divides 16384.
 pub const SHARD_COUNT: usize = 16;
+
+thread_local! {
+    /// Address of the keyspace whose every shard this thread holds while EXEC runs its queue (0: none).
+    static HELD_ALL: Cell<usize> = const { Cell::new(0) };
+}
+
+/// While alive, the current thread is known to hold every shard of a keyspace (see [`Keyspace::hold_all`]).
+pub struct HeldShards {
+    previous: usize,
+}
+
+impl Drop for HeldShards {
+    fn drop(&mut self) {
+        HELD_ALL.with(|h| h.set(self.previous));
+    }
+}
 
 /// Per-shard counters, summed by INFO. Kept inside the shard so updating them needs no atomics.
 #[derive(Default, Clone, Copy, Debug)]
@@ -100,6 +119,8 @@ pub struct Keyspace {
     access: AtomicU64,
     /// False after `DEBUG SET-ACTIVE-EXPIRE 0`: the cron stops sampling keys for expiry.
     active_expire: AtomicBool,
+    /// WATCHed keys; told about every key change (see [`watch`]).
+    pub watches: Arc<watch::WatchRegistry>,
 }
 
 impl Keyspace {
@@ -122,6 +143,7 @@ impl Keyspace {
             databases,
             access: AtomicU64::new(AccessPolicy::default().pack()),
             active_expire: AtomicBool::new(true),
+            watches: Arc::default(),
         }
     }
 
@@ -174,8 +196,7 @@ impl Keyspace {
     /// Sum of every shard's counters.
     pub fn stats(&self) -> ShardStats {
         let mut total = ShardStats::default();
-        for s in self.shards.iter() {
-            let st = s.lock().stats;
+        for st in self.each_shard(|s| s.stats) {
             total.keyspace_hits += st.keyspace_hits;
             total.keyspace_misses += st.keyspace_misses;
             total.expired_keys += st.expired_keys;
@@ -185,6 +206,14 @@ impl Keyspace {
     }
 
     pub fn reset_stats(&self) {
+        if self.held_by_this_thread() {
+            for s in self.shards.iter() {
+                // SAFETY: this thread holds every shard's lock (see `HeldShards`) and no reference into a shard
+                // is live while a command calls here.
+                unsafe { (*s.data_ptr()).stats = ShardStats::default() };
+            }
+            return;
+        }
         for s in self.shards.iter() {
             s.lock().stats = ShardStats::default();
         }
@@ -192,13 +221,35 @@ impl Keyspace {
 
     /// (keys, keys with an expiry) of database `db`, for DBSIZE and INFO keyspace.
     pub fn db_counts(&self, db: usize) -> (usize, usize) {
-        self.shards.iter().fold((0, 0), |(k, v), s| {
-            let s = s.lock();
-            match s.dbs.get(db) {
-                Some(d) => (k + d.keys, v + d.volatile),
-                None => (k, v),
-            }
-        })
+        self.each_shard(|s| s.dbs.get(db).map_or((0, 0), |d| (d.keys, d.volatile)))
+            .into_iter()
+            .fold((0, 0), |(k, v), (dk, dv)| (k + dk, v + dv))
+    }
+
+    /// `f` applied to every shard in order: under each shard's lock, or directly when this thread already holds
+    /// them all (a transaction running INFO or DBSIZE-like figures must not lock its own shards again).
+    fn each_shard<R>(&self, mut f: impl FnMut(&Shard) -> R) -> Vec<R> {
+        if self.held_by_this_thread() {
+            // SAFETY: this thread holds every shard's lock (see `HeldShards`) and no reference into a shard is
+            // live while a command calls here, so shared reads cannot race or alias a unique borrow.
+            return self.shards.iter().map(|s| f(unsafe { &*s.data_ptr() })).collect();
+        }
+        self.shards.iter().map(|s| f(&s.lock())).collect()
+    }
+
+    fn held_by_this_thread(&self) -> bool {
+        HELD_ALL.with(|h| h.get() == self as *const Keyspace as usize)
+    }
+
+    /// Marks the current thread as holding every shard of this keyspace through `view` until the returned
+    /// marker drops (EXEC, while it runs its queue). Keyspace-wide figures ([`db_counts`](Self::db_counts),
+    /// [`stats`](Self::stats)) then read the shards directly instead of locking them again.
+    pub fn hold_all(&self, view: &DbView<'_>) -> Option<HeldShards> {
+        if !view.holds_all_shards() || !std::ptr::eq(view.keyspace(), self) {
+            return None;
+        }
+        let previous = HELD_ALL.with(|h| h.replace(self as *const Keyspace as usize));
+        Some(HeldShards { previous })
     }
 
     /// Active expiry: samples keys with a TTL and deletes the expired ones, shard by shard, until `deadline`.
@@ -244,6 +295,9 @@ impl Keyspace {
                         if is_expired(expire, now_ms) {
                             t.remove(&key);
                             expired_here += 1;
+                            if self.watches.active() {
+                                self.watches.touch(db, &key, || false);
+                            }
                         }
                     }
                     rounds += 1;
@@ -376,7 +430,11 @@ impl Keyspace {
                 Some(e) if !volatile_only || e.expire_at_ms != 0 => {}
                 _ => return false,
             }
-            sdb.evict(stats, table, key)
+            let removed = sdb.evict(stats, table, key);
+            if removed.is_some() && self.watches.active() {
+                self.watches.touch(db, key, || false);
+            }
+            removed
         };
         removed.is_some()
     }
@@ -402,6 +460,9 @@ impl Keyspace {
                 if let Some(key) = key {
                     removed = sdb.evict(stats, t, &key);
                     if removed.is_some() {
+                        if self.watches.active() {
+                            self.watches.touch((start_db + i) % n, &key, || false);
+                        }
                         break;
                     }
                 }

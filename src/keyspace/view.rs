@@ -147,6 +147,8 @@ impl<'k> DbView<'k> {
     fn live(&mut self, key: &[u8]) -> (&mut ShardDb, &mut super::ShardStats, usize) {
         let db = self.db;
         let now = self.now_ms;
+        let keyspace = self.keyspace;
+        let watches = &keyspace.watches;
         let (shard, table) = self.locate(key);
         let Shard { dbs, stats, .. } = shard;
         let sdb = &mut dbs[db];
@@ -156,6 +158,9 @@ impl<'k> DbView<'k> {
             sdb.keys -= 1;
             sdb.volatile -= 1;
             stats.expired_keys += 1;
+            if watches.active() {
+                watches.touch(db, key, || false);
+            }
         }
         (sdb, stats, table)
     }
@@ -276,6 +281,10 @@ impl<'k> DbView<'k> {
         if entry.expire_at_ms != 0 {
             sdb.volatile -= 1;
         }
+        // WATCH: a deletion is a change (DEL/UNLINK report only the keys they really deleted this way).
+        if self.keyspace.watches.active() {
+            self.keyspace.watches.touch(self.db, key, || false);
+        }
         Some(entry)
     }
 
@@ -312,6 +321,16 @@ impl<'k> DbView<'k> {
         true
     }
 
+    /// Whether `key` is stored in database `db` (None if not, or if its shard is not locked), and if so
+    /// whether its TTL has passed; nothing is deleted or touched (for the WATCH registry).
+    pub fn probe(&self, db: usize, key: &[u8]) -> Option<bool> {
+        let slot = key_hash_slot(key);
+        let table = self.keyspace.table_index(slot);
+        let shard = self.guards[Keyspace::shard_of_slot(slot)].as_deref()?;
+        let e = shard.dbs.get(db)?.tables.get(table)?.peek(key)?;
+        Some(is_expired(e.expire_at_ms, self.now_ms))
+    }
+
     /// Number of keys in the selected database, over the locked shards (DBSIZE locks all of them).
     pub fn len(&self) -> usize {
         self.guards.iter().flatten().map(|s| s.dbs.get(self.db).map_or(0, |d| d.keys)).sum()
@@ -323,6 +342,9 @@ impl<'k> DbView<'k> {
 
     /// Deletes every key of database `db` in the locked shards; returns how many there were.
     pub fn flush_db(&mut self, db: usize) -> usize {
+        if self.keyspace.watches.active() {
+            self.keyspace.watches.touch_db(db, None, |d, k| self.probe(d, k));
+        }
         let mut n = 0;
         for shard in self.guards.iter_mut().flatten() {
             if let Some(d) = shard.dbs.get_mut(db) {
@@ -335,6 +357,10 @@ impl<'k> DbView<'k> {
 
     /// Swaps two databases' contents in every locked shard (SWAPDB locks all of them).
     pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        if self.keyspace.watches.active() {
+            self.keyspace.watches.touch_db(a, Some(b), |d, k| self.probe(d, k));
+            self.keyspace.watches.touch_db(b, Some(a), |d, k| self.probe(d, k));
+        }
         for shard in self.guards.iter_mut().flatten() {
             shard.dbs.swap(a, b);
         }

@@ -11,7 +11,9 @@
 //!   stays in the query buffer, and the connection stops reading until the pause ends: the held command and
 //!   everything after it run later in their order, and nothing is lost;
 //! - CLIENT REPLY OFF/SKIP drops the bytes a command wrote, checked with one branch per command;
-//! - a MONITOR client waits on its socket and on its monitor queue at once; other clients never do.
+//! - a MONITOR client waits on its socket and on its monitor queue at once, a Pub/Sub subscriber on its socket
+//!   and on its message queue (`crate::pubsub`); other clients never do. A subscriber dropped for its output
+//!   limit ends its connection, even in the middle of a write.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -53,6 +55,9 @@ pub async fn serve(mut stream: TcpStream, state: Arc<ServerState>, id: u64) {
     let _registered = Registered(&state, &handle);
     if let Err(e) = run(&mut stream, &state, &mut client, &handle).await {
         tracing::debug!("Client id={} addr={} closed: {e}", client.id, client.addr);
+    }
+    if let Some(sub) = client.subscriber.take() {
+        state.pubsub.remove_all(&sub);
     }
 }
 
@@ -113,6 +118,18 @@ async fn run(
                         return Ok(());
                     }
                     Box::pin(write_monitor_output(stream, state, client, handle)).await?;
+                    continue;
+                }
+            }
+        } else if let Some(sub) = client.subscriber.clone().filter(|_| client.sub + client.psub + client.ssub > 0) {
+            // A subscriber waits on its socket and on its message queue at once.
+            match Box::pin(read_or_messages(stream, &mut rbuf, &sub)).await? {
+                Some(n) => n,
+                None => {
+                    if sub.is_dropped() || handle.is_killed() {
+                        return Ok(());
+                    }
+                    Box::pin(write_messages(stream, state, &sub)).await?;
                     continue;
                 }
             }
@@ -177,6 +194,11 @@ async fn run(
                 client.addr
             );
             return Ok(());
+        }
+        if let Some(sub) = &client.subscriber {
+            // Messages queued while the batch ran go out after its replies, in the protocol it left (HELLO).
+            sub.drain_into(&mut out.buf);
+            sub.set_resp3(out.is_resp3());
         }
         // What other clients see of this one, published before its replies leave: whoever reads them can
         // already see their effects in CLIENT LIST.
@@ -447,6 +469,47 @@ async fn read_or_monitor_output(
         biased;
         _ = handle.woken() => Ok(None),
         read = read_some(stream, rbuf) => read.map(Some),
+    }
+}
+
+/// A subscriber's wait: input from its socket (`Some(bytes read)`), or messages to write (`None`).
+async fn read_or_messages(
+    stream: &TcpStream,
+    rbuf: &mut Vec<u8>,
+    sub: &crate::pubsub::Subscriber,
+) -> std::io::Result<Option<usize>> {
+    tokio::select! {
+        biased;
+        _ = sub.woken() => Ok(None),
+        read = read_some(stream, rbuf) => read.map(Some),
+    }
+}
+
+/// Writes the messages queued for a subscriber. A subscriber dropped for its output limit while the write
+/// waits (it does not read) ends the write: the connection then closes.
+async fn write_messages(
+    stream: &mut TcpStream,
+    state: &ServerState,
+    sub: &crate::pubsub::Subscriber,
+) -> std::io::Result<()> {
+    loop {
+        let data = sub.take();
+        if data.is_empty() {
+            sub.written();
+            return Ok(());
+        }
+        // Waiting here takes the queue's wake-ups: the loop looks at the queue again after each write.
+        let dropped = async {
+            while !sub.is_dropped() {
+                sub.woken().await;
+            }
+        };
+        tokio::select! {
+            written = stream.write_all(&data) => written?,
+            _ = dropped => return Err(std::io::Error::other("pubsub output buffer limit")),
+        }
+        ServerStats::add(&state.stats.net_output_bytes, data.len() as u64);
+        sub.written();
     }
 }
 

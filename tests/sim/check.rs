@@ -129,13 +129,16 @@ pub fn slots(sim: &Sim, members: &[usize]) -> Result<(), String> {
         }
     }
     let owners: Vec<NodeId> = {
-        let mut v: Vec<NodeId> = (0..shoal::slot::SLOT_COUNT as u16).filter_map(|s| sim.state(first).slot_owner(s)).collect();
+        let mut v: Vec<NodeId> =
+            (0..shoal::slot::SLOT_COUNT as u16).filter_map(|s| sim.state(first).slot_owner(s)).collect();
         v.sort_unstable();
         v.dedup();
         v
     };
     for owner in owners {
-        let Some(o) = sim.index_of(&owner) else { return Err(format!("slots owned by {owner:?}, not a node of the sim")) };
+        let Some(o) = sim.index_of(&owner) else {
+            return Err(format!("slots owned by {owner:?}, not a node of the sim"));
+        };
         let truth = sim.state(o).me().config_epoch;
         if !sim.state(o).me().is_primary() {
             return Err(format!("node {o} owns slots but is not a primary"));
@@ -160,7 +163,9 @@ pub fn roles(sim: &Sim, members: &[usize]) -> Result<(), String> {
     for &j in members {
         let me = sim.state(j).me();
         for &i in members {
-            let Some(n) = sim.state(i).nodes.get(&me.id) else { return Err(format!("node {i} does not know node {j}")) };
+            let Some(n) = sim.state(i).nodes.get(&me.id) else {
+                return Err(format!("node {i} does not know node {j}"));
+            };
             if n.is_replica() != me.is_replica() || n.primary != me.primary {
                 return Err(format!(
                     "node {i} sees node {j} as {} of {:?}; it is {} of {:?}",

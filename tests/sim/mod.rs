@@ -21,7 +21,6 @@
 pub mod check;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use shoal::cluster::node::{flags, NodeId};
 use shoal::cluster::state::{ClusterState, Effect, Options};
@@ -146,8 +145,10 @@ pub struct Sim {
     monitor: check::Monitor,
     /// Check persist-before-send and the codec round trip of every packet.
     pub strict: bool,
-    /// A trace of what happened (when enabled), for replaying a failing seed by eye.
-    trace: Option<String>,
+    /// Run the step invariants of [`check::Monitor`] (off once a test feeds nodes forged packets).
+    pub check_invariants: bool,
+    /// Print a line per event to stderr (`SHOAL_SIM_TRACE=1`), for replaying a failing seed by eye.
+    trace: bool,
     fingerprint: u64,
 }
 
@@ -168,11 +169,12 @@ impl Sim {
             let skew_ms = if cfg.max_clock_skew_ms > 0 { rng.u64(..=cfg.max_clock_skew_ms) } else { 0 };
             let phase_ms = rng.u64(..TICK_MS / STEP_MS) * STEP_MS;
             let seed = mix(cfg.seed ^ mix(i as u64 + 1));
-            let mut state = ClusterState::new(seed, IP, port, port + CPORT_OFFSET, START_MS + skew_ms, cfg.options.clone());
+            let mut state =
+                ClusterState::new(seed, IP, port, port + CPORT_OFFSET, START_MS + skew_ms, cfg.options.clone());
             let _ = state.take_effects();
             nodes.push(SimNode { state, phase_ms, skew_ms, persisted: (0, 0) });
         }
-        let trace = std::env::var_os("SHOAL_SIM_TRACE").map(|_| String::new());
+        let trace = std::env::var_os("SHOAL_SIM_TRACE").is_some();
         let monitor = check::Monitor::new(nodes.len());
         Sim {
             cfg,
@@ -188,6 +190,7 @@ impl Sim {
             stats: NetStats::default(),
             monitor,
             strict: true,
+            check_invariants: true,
             trace,
             fingerprint: 0xcbf2_9ce4_8422_2325,
         }
@@ -241,13 +244,9 @@ impl Sim {
         self.fingerprint
     }
 
-    pub fn take_trace(&mut self) -> Option<String> {
-        self.trace.take()
-    }
-
     fn note(&mut self, what: std::fmt::Arguments<'_>) {
-        if let Some(t) = &mut self.trace {
-            let _ = writeln!(t, "{:>7} {}", self.now - START_MS, what);
+        if self.trace {
+            eprintln!("{:>7} seed {} {}", self.now - START_MS, self.cfg.seed, what);
         }
     }
 
@@ -389,6 +388,9 @@ impl Sim {
                 self.fail("more than MAX_EVENTS_PER_STEP events without time passing (livelock?)");
             }
         }
+        if !self.check_invariants {
+            return;
+        }
         if let Err(e) = self.monitor.after_step(&self.nodes) {
             self.fail(&e);
         }
@@ -405,7 +407,7 @@ impl Sim {
     pub fn run_until(&mut self, limit_ms: u64, mut done: impl FnMut(&Sim) -> bool) -> bool {
         let end = self.now + limit_ms;
         loop {
-            if (self.now - START_MS) % TICK_MS == 0 && done(self) {
+            if (self.now - START_MS).is_multiple_of(TICK_MS) && done(self) {
                 return true;
             }
             if self.now >= end {
@@ -530,6 +532,7 @@ impl Sim {
             bytes.len()
         ));
         if self.is_cut(i, peer) || self.roll(self.cfg.faults.drop_per_mille) {
+            self.note(format_args!("  (lost)"));
             self.stats.dropped += 1;
             return;
         }
@@ -674,9 +677,11 @@ impl Sim {
     /// Puts raw bytes on the wire of an open connection from `from` to `to` (as if `from` had written them),
     /// delivered at the next step. Returns false when there is no such open connection.
     pub fn inject_raw(&mut self, from: usize, to: usize, bytes: Vec<u8>) -> bool {
-        let found = self.conns.iter().find(|(_, c)| c.open && c.nodes[0] == from && c.nodes[1] == to).map(|(id, _)| *id);
+        let found =
+            self.conns.iter().find(|(_, c)| c.open && c.nodes[0] == from && c.nodes[1] == to).map(|(id, _)| *id);
         let found = found.map(|id| (id, 1)).or_else(|| {
-            let id = self.conns.iter().find(|(_, c)| c.open && c.nodes[1] == from && c.nodes[0] == to).map(|(id, _)| *id);
+            let id =
+                self.conns.iter().find(|(_, c)| c.open && c.nodes[1] == from && c.nodes[0] == to).map(|(id, _)| *id);
             id.map(|id| (id, 0))
         });
         let Some((conn, side)) = found else { return false };
