@@ -112,7 +112,7 @@ fn realistic_redis_conf() {
     assert_eq!(
         config.accepted_but_unused(),
         // maxmemory, maxmemory-policy and maxmemory-samples are implemented, so not listed.
-        vec!["replica-serve-stale-data", "hash-max-listpack-entries", "client-output-buffer-limit"]
+        vec!["replica-serve-stale-data", "hash-max-listpack-entries"]
     );
 }
 
