@@ -117,7 +117,7 @@ impl Fixture {
     }
 
     /// Peer `p`'s PONG on our link `link`, with a little gossip about peers we already know (gossip about an
-    /// unknown one would start a handshake).
+    /// unknown one would add it to the view).
     fn answer(&mut self, link: u64, p: usize) {
         let known = self.link_peer.len().saturating_sub(1);
         let gossip = (1..=3.min(known)).map(|k| self.entry((p + self.peers.len() - k) % self.peers.len())).collect();

@@ -52,6 +52,9 @@ pub mod flag {
     pub const BLOCKED: u16 = 1 << 3;
     /// `c`: close once the pending replies are written.
     pub const CLOSE_AFTER_REPLY: u16 = 1 << 4;
+    /// `d`: a WATCHed key was modified (EXEC will fail). Not published: read from the WATCH registry when
+    /// the line is rendered, since other clients' writes set it.
+    pub const DIRTY_CAS: u16 = 1 << 5;
     /// `r`: cluster READONLY.
     pub const READONLY: u16 = 1 << 6;
     /// `e`: CLIENT NO-EVICT on.
@@ -59,11 +62,12 @@ pub mod flag {
     /// `T`: CLIENT NO-TOUCH on (Redis 7.2).
     pub const NO_TOUCH: u16 = 1 << 8;
 
-    pub(super) const LETTERS: [(u16, u8); 8] = [
+    pub(super) const LETTERS: [(u16, u8); 9] = [
         (MONITOR, b'O'),
         (PUBSUB, b'P'),
         (MULTI, b'x'),
         (BLOCKED, b'b'),
+        (DIRTY_CAS, b'd'),
         (CLOSE_AFTER_REPLY, b'c'),
         (READONLY, b'r'),
         (NO_EVICT, b'e'),
@@ -265,6 +269,8 @@ pub struct Figures {
     pub psub: usize,
     pub ssub: usize,
     pub multi: Option<usize>,
+    /// Bytes of the commands queued in MULTI (CLIENT LIST `multi-mem`).
+    pub multi_mem: usize,
     pub qbuf: usize,
     pub qbuf_free: usize,
     pub argv_mem: usize,
@@ -282,6 +288,7 @@ struct LiveFigures {
     ssub: AtomicUsize,
     /// -1 outside MULTI.
     multi: AtomicI64,
+    multi_mem: AtomicUsize,
     qbuf: AtomicUsize,
     qbuf_free: AtomicUsize,
     argv_mem: AtomicUsize,
@@ -342,6 +349,7 @@ impl ClientHandle {
         l.psub.store(f.psub, r);
         l.ssub.store(f.ssub, r);
         l.multi.store(f.multi.map_or(-1, |n| n as i64), r);
+        l.multi_mem.store(f.multi_mem, r);
         l.qbuf.store(f.qbuf, r);
         l.qbuf_free.store(f.qbuf_free, r);
         l.argv_mem.store(f.argv_mem, r);
@@ -393,7 +401,7 @@ impl ClientHandle {
             qbuf: l.qbuf.load(r),
             qbuf_free: l.qbuf_free.load(r),
             argv_mem: l.argv_mem.load(r),
-            multi_mem: 0,
+            multi_mem: l.multi_mem.load(r),
             rbs: l.rbs.load(r),
             rbp: l.rbp.load(r),
             obl: 0,

@@ -369,7 +369,10 @@ fn over_limit(server: &ServerState, spec: &CommandSpec) -> bool {
 #[inline]
 pub fn skips_touch(spec: &CommandSpec, client: &ClientState) -> bool {
     let flags = command_flags(spec);
-    flags & NOTOUCH != 0 || (client_no_touch(client) && flags & TOUCH_CMD == 0)
+    flags & NOTOUCH != 0
+        || (client_no_touch(client) && flags & TOUCH_CMD == 0)
+        // While a snapshot child runs, as Redis: touching every read key would copy its page in the child.
+        || crate::rdb::snapshot::child_active()
 }
 
 /// CLIENT NO-TOUCH state of a client.

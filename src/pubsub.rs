@@ -325,6 +325,36 @@ impl PubSub {
         list.len()
     }
 
+    /// The cluster took slots away from this node's shard: every shard channel hashing to one of them loses its
+    /// subscribers, each told with a `sunsubscribe` message carrying its remaining shard-channel count (Redis
+    /// 7.0's `removeChannelsInSlot`, run as the slots are deleted). Returns the subscriptions removed.
+    pub fn unsubscribe_shard_slots(&self, lost: &dyn Fn(u16) -> bool) -> usize {
+        let doomed: Vec<(Vec<u8>, Vec<Arc<Subscriber>>)> = {
+            let table = self.shard.read();
+            table
+                .iter()
+                .filter(|(channel, _)| lost(crate::slot::key_hash_slot(channel)))
+                .map(|(channel, subs)| (channel.clone(), subs.clone()))
+                .collect()
+        };
+        if doomed.is_empty() {
+            return 0;
+        }
+        let limits = *self.limits.lock();
+        let now_ms = now_ms();
+        let mut removed = 0;
+        for (channel, subs) in doomed {
+            for sub in subs {
+                if self.unsubscribe(&sub, Kind::Shard, &channel) {
+                    removed += 1;
+                    let remaining = sub.counts().2;
+                    sub.push(&encode_unsubscribed(b"sunsubscribe", &channel, remaining), limits, now_ms);
+                }
+            }
+        }
+        removed
+    }
+
     /// PUBSUB NUMSUB / SHARDNUMSUB for one channel.
     pub fn numsub(&self, kind: Kind, channel: &[u8]) -> usize {
         self.table(kind).read().get(channel).map_or(0, Vec::len)
@@ -369,11 +399,33 @@ fn encode(parts: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// `[kind, channel, remaining]`: an unsubscribe confirmation pushed without a command (RESP2 array; the RESP3
+/// push differs only in the first byte).
+fn encode_unsubscribed(kind: &[u8], channel: &[u8], remaining: usize) -> Vec<u8> {
+    let mut out = encode(&[kind, channel]);
+    out[1] = b'3';
+    out.push(b':');
+    out.extend_from_slice(itoa::Buffer::new().format(remaining).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
 static CLUSTER_TARGET: RwLock<Option<Weak<PubSub>>> = RwLock::new(None);
 
 /// Makes `registry` the one cluster bus deliveries go to (a server in cluster mode, at start).
 pub fn set_cluster_target(registry: &Arc<PubSub>) {
     *CLUSTER_TARGET.write() = Some(Arc::downgrade(registry));
+}
+
+/// The cluster moved `slots` (sorted) away from this node's shard: unsubscribes their shard channels.
+pub fn cluster_slots_lost(slots: &[u16]) {
+    let target = CLUSTER_TARGET.read().as_ref().and_then(Weak::upgrade);
+    if let Some(registry) = target {
+        let removed = registry.unsubscribe_shard_slots(&|slot| slots.binary_search(&slot).is_ok());
+        if removed > 0 {
+            tracing::debug!("Unsubscribed {removed} shard channel subscription(s) of slots this node lost");
+        }
+    }
 }
 
 /// A PUBLISH (or PUBLISHSHARD) received on the cluster bus: delivered to this node's subscribers.
@@ -391,6 +443,30 @@ pub fn deliver_from_cluster(channel: &[u8], message: &[u8], shard: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn losing_a_slot_unsubscribes_its_shard_channels() {
+        let ps = PubSub::new();
+        let a = Subscriber::new(1, false);
+        let b = Subscriber::new(2, true);
+        // "a" hashes to slot 15495, "b" to 3300.
+        assert!(ps.subscribe(&a, Kind::Shard, b"a"));
+        assert!(ps.subscribe(&a, Kind::Shard, b"b"));
+        assert!(ps.subscribe(&b, Kind::Shard, b"a"));
+        assert!(ps.subscribe(&b, Kind::Channel, b"a"));
+        assert_eq!(ps.unsubscribe_shard_slots(&|slot| slot == 15495), 2);
+        let mut out = Vec::new();
+        a.drain_into(&mut out);
+        assert_eq!(out, b"*3\r\n$12\r\nsunsubscribe\r\n$1\r\na\r\n:1\r\n");
+        out.clear();
+        b.drain_into(&mut out);
+        assert_eq!(out, b">3\r\n$12\r\nsunsubscribe\r\n$1\r\na\r\n:0\r\n");
+        assert_eq!(ps.numsub(Kind::Shard, b"a"), 0);
+        assert_eq!(ps.numsub(Kind::Shard, b"b"), 1);
+        assert_eq!(ps.numsub(Kind::Channel, b"a"), 1, "plain channels are not shard channels");
+        assert_eq!(a.counts(), (0, 0, 1));
+        assert_eq!(ps.unsubscribe_shard_slots(&|slot| slot == 15495), 0);
+    }
 
     #[test]
     fn publish_counts_channels_and_patterns() {

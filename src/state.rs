@@ -84,6 +84,10 @@ pub struct ServerState {
     pub cluster: Option<Arc<crate::cluster::handle::ClusterHandle>>,
     /// Pub/Sub subscriptions and subscribers' message queues.
     pub pubsub: Arc<crate::pubsub::PubSub>,
+    /// Notification classes and encoding limits, mirrored for hot paths.
+    pub tunables: crate::tunables::Tunables,
+    /// Clients parked in blocking commands, by the keys they wait for.
+    pub blocking: crate::blocking::BlockingRegistry,
 }
 
 impl ServerState {
@@ -96,6 +100,7 @@ impl ServerState {
             // The cluster bus delivers other nodes' PUBLISH here.
             crate::pubsub::set_cluster_target(&pubsub);
         }
+        keyspace.events.set_wanted(crate::notify::keyspace_classes(settings.notify_keyspace_events));
         Arc::new(ServerState {
             config,
             keyspace,
@@ -117,6 +122,8 @@ impl ServerState {
             clients: crate::clients::ClientRegistry::new(),
             cluster: None,
             pubsub,
+            tunables: crate::tunables::Tunables::new(&settings),
+            blocking: Default::default(),
         })
     }
 

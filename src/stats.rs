@@ -318,6 +318,8 @@ fn sync_thresholds(server: &ServerState) {
         return;
     }
     let s = server.config.snapshot();
+    server.tunables.sync(&s);
+    server.keyspace.events.set_wanted(crate::notify::keyspace_classes(s.notify_keyspace_events));
     t.slowlog_slower_than_usec.store(s.slowlog_log_slower_than_usec, Ordering::Relaxed);
     t.slowlog_max_len.store(s.slowlog_max_len, Ordering::Relaxed);
     t.latency_threshold_ms.store(s.latency_monitor_threshold_ms, Ordering::Relaxed);

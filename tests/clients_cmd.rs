@@ -199,6 +199,59 @@ fn pause_write_holds_writes_but_not_reads_and_keeps_order() {
     assert_eq!(info_field(&mut reader, "clients", "blocked_clients"), "0");
 }
 
+/// CLIENT PAUSE WRITE holds EXEC of a transaction that queued a write (not one of reads only), as Redis; and
+/// another client's CLIENT LIST line shows its transaction (`multi=`, `multi-mem=`) and a broken WATCH (`d`).
+fn pause_write_and_transaction_flags(server: &Server) {
+    let mut admin = server.conn();
+    let mut tx = server.conn();
+    let tx_id = id_of(&mut tx);
+    tx.call(&["WATCH", "w"]);
+    tx.call(&["MULTI"]);
+    tx.call(&["SET", "k", "v"]);
+    admin.call(&["SET", "w", "changed"]);
+    let line = list(&mut admin).into_iter().find(|c| c["id"] == tx_id).expect("the transaction client is listed");
+    assert_eq!((line["flags"].as_str(), line["multi"].as_str(), line["multi-mem"].as_str()), ("xd", "1", "29"));
+    assert_eq!(tx.call(&["DISCARD"]), b"+OK\r\n");
+    assert_eq!(admin.call(&["CLIENT", "PAUSE", "100000", "WRITE"]), b"+OK\r\n");
+    tx.call(&["MULTI"]);
+    tx.call(&["GET", "k"]);
+    assert_eq!(tx.call(&["EXEC"]), b"*1\r\n$-1\r\n", "a read-only EXEC runs during PAUSE WRITE");
+    assert_eq!(admin.call(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+    // A write queued before the pause: EXEC waits for the pause to end (a write sent during the pause would
+    // itself be held while queueing, as in Redis).
+    tx.call(&["MULTI"]);
+    tx.call(&["SET", "k", "v"]);
+    assert_eq!(admin.call(&["CLIENT", "PAUSE", "100000", "WRITE"]), b"+OK\r\n");
+    tx.send_raw(&Conn::encode(&[b"EXEC"]));
+    wait_for("EXEC to be held", || list(&mut admin).iter().any(|c| c["id"] == tx_id && c["flags"].contains('b')));
+    assert_eq!(admin.call(&["EXISTS", "k"]), b":0\r\n");
+    assert_eq!(admin.call(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+    assert_eq!(tx.read_reply(), b"*1\r\n+OK\r\n");
+}
+
+#[test]
+fn pause_write_holds_exec_with_writes_and_lists_transaction_flags() {
+    pause_write_and_transaction_flags(&Server::shoal(&[]));
+    pause_write_and_transaction_flags(&Server::redis(&[]));
+}
+
+/// A command refused for its arity counts in its `rejected_calls`, as in Redis.
+#[test]
+fn arity_errors_count_as_rejected_calls() {
+    for server in [Server::shoal(&[]), Server::redis(&[])] {
+        let mut c = server.conn();
+        c.call(&["CONFIG", "RESETSTAT"]);
+        c.call(&["GET"]);
+        c.call(&["CONFIG", "GET"]);
+        let stats = text_of(&c.call(&["INFO", "commandstats"]));
+        assert!(
+            stats.contains("cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"),
+            "{stats}"
+        );
+        assert!(stats.contains("cmdstat_config|get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1"), "{stats}");
+    }
+}
+
 #[test]
 fn pause_all_holds_every_client_but_monitors_until_unpause_or_timeout() {
     let server = Server::shoal(&[]);

@@ -218,3 +218,72 @@ fn redis_py_cluster_client_works() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && text.contains("ok"), "redis-py RedisCluster failed:\n{text}");
 }
+
+/// A shard channel name hashing to `slot`.
+fn channel_in_slot(slot: u16) -> String {
+    (0u32..).map(|i| format!("ch{i}")).find(|c| shoal::slot::key_hash_slot(c.as_bytes()) == slot).unwrap_or_default()
+}
+
+/// Sharded Pub/Sub across a shard, as Redis 7.0 serves it: a replica of the owning shard takes SSUBSCRIBE and
+/// SPUBLISH without -MOVED (messages cross the shard over the bus), and when the slot moves to another shard,
+/// the old shard's subscribers of its channels are told with `sunsubscribe` (and a client blocked on a key
+/// of that slot gets -MOVED).
+#[test]
+fn shard_channels_are_served_by_the_shard_and_dropped_with_their_slot() {
+    let nodes = six_node_shoal_cluster();
+    wait_replicas(&nodes[0], 3);
+    let text = nodes[0].conn().text(&["CLUSTER", "NODES"]);
+    let lines: Vec<Vec<&str>> = text.lines().filter(|l| l.contains('@')).map(|l| l.split(' ').collect()).collect();
+    let port_of = |f: &[&str]| f[1].split('@').next().and_then(|a| a.rsplit(':').next()).and_then(|p| p.parse().ok());
+    let node_at = |port: u16| nodes.iter().find(|n| n.port == port).expect("a node of the cluster");
+    let owner_line = lines.iter().find(|f| f.len() > 8 && f[8].starts_with("0-")).expect("the owner of slot 0");
+    let owner_id = owner_line[0];
+    let owner = node_at(port_of(owner_line).expect("owner port"));
+    let replica_line = lines.iter().find(|f| f[3] == owner_id).expect("a replica of the owner of slot 0");
+    let replica = node_at(port_of(replica_line).expect("replica port"));
+    let target_line = lines.iter().find(|f| f.len() > 8 && f[0] != owner_id && f[2].contains("master")).expect("b");
+    let (target_id, target) = (target_line[0], node_at(port_of(target_line).expect("target port")));
+
+    let ch = channel_in_slot(0);
+    let subscribed = format!("*3\r\n$10\r\nssubscribe\r\n${}\r\n{ch}\r\n:1\r\n", ch.len());
+    let message = |m: &str| format!("*3\r\n$8\r\nsmessage\r\n${}\r\n{ch}\r\n${}\r\n{m}\r\n", ch.len(), m.len());
+    let mut at_replica = replica.conn();
+    assert_eq!(String::from_utf8_lossy(&at_replica.call(&["SSUBSCRIBE", &ch])), subscribed, "served by the replica");
+    let mut at_owner = owner.conn();
+    assert_eq!(String::from_utf8_lossy(&at_owner.call(&["SSUBSCRIBE", &ch])), subscribed);
+
+    // SPUBLISH on the primary reaches the replica's subscriber over the bus; SPUBLISH on the replica is served
+    // there (counting its local subscriber) and reaches the primary's.
+    assert_eq!(owner.conn().text(&["SPUBLISH", &ch, "from-primary"]), ":1\r\n");
+    assert_eq!(String::from_utf8_lossy(&at_replica.read_reply()), message("from-primary"));
+    assert_eq!(String::from_utf8_lossy(&at_owner.read_reply()), message("from-primary"));
+    assert_eq!(replica.conn().text(&["SPUBLISH", &ch, "from-replica"]), ":1\r\n");
+    assert_eq!(String::from_utf8_lossy(&at_owner.read_reply()), message("from-replica"));
+    assert_eq!(String::from_utf8_lossy(&at_replica.read_reply()), message("from-replica"));
+    // Another shard answers MOVED.
+    let moved = target.conn().text(&["SPUBLISH", &ch, "x"]);
+    assert!(moved.starts_with("-MOVED 0 "), "{moved}");
+
+    // A client blocked on a key of slot 0 at the owner, to be redirected when the slot moves.
+    let mut blocked = owner.conn();
+    blocked.send_raw(&support::Conn::encode(&[b"BLPOP", ch.as_bytes(), b"0"]));
+    let mut probe = owner.conn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !probe.text(&["INFO", "clients"]).contains("blocked_clients:1") {
+        assert!(Instant::now() < deadline, "BLPOP never blocked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Slot 0 moves to the target (redis-cli's SETSLOT sequence): both nodes of the old shard unsubscribe.
+    let owner_id = owner_id.to_string();
+    assert_eq!(target.conn().text(&["CLUSTER", "SETSLOT", "0", "IMPORTING", &owner_id]), "+OK\r\n");
+    assert_eq!(owner.conn().text(&["CLUSTER", "SETSLOT", "0", "MIGRATING", target_id]), "+OK\r\n");
+    assert_eq!(target.conn().text(&["CLUSTER", "SETSLOT", "0", "NODE", target_id]), "+OK\r\n");
+    assert_eq!(owner.conn().text(&["CLUSTER", "SETSLOT", "0", "NODE", target_id]), "+OK\r\n");
+    let gone = format!("*3\r\n$12\r\nsunsubscribe\r\n${}\r\n{ch}\r\n:0\r\n", ch.len());
+    assert_eq!(String::from_utf8_lossy(&at_owner.read_reply()), gone);
+    assert_eq!(String::from_utf8_lossy(&at_replica.read_reply()), gone);
+    // The blocked client's key is no longer served here: it gets -MOVED to the new owner.
+    assert_eq!(String::from_utf8_lossy(&blocked.read_reply()), format!("-MOVED 0 {}\r\n", target.addr()));
+    wait_check_clean(&nodes[0]);
+}

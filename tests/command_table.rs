@@ -1,7 +1,7 @@
 //! The command table against Redis 7.0.15: every COMMAND INFO entry the live server gives must equal the entry
 //! captured from redis-server (tests/fixtures/redis-7.0.15/command-info.resp2, by scripts/capture-redis-fixtures),
 //! except that a container lists only the subcommands Shoal implements. The Redis 7.2 additions Shoal implements
-//! (CLIENT SETINFO, CLIENT NO-TOUCH, CLUSTER MYSHARDID) are compared with tests/fixtures/redis-7.2-additions/.
+//! (CLIENT SETINFO, CLIENT NO-TOUCH, CLUSTER MYSHARDID, ZRANK/ZREVRANK) are compared with tests/fixtures/redis-7.2-additions/.
 
 mod support;
 
@@ -10,10 +10,11 @@ use std::collections::HashMap;
 use shoal::protocol::value::RespValue;
 use support::Server;
 
-/// Every captured entry by name, subcommands included: Redis 7.0.15 first, then the 7.2 additions.
+/// Every captured entry by name, subcommands included. The 7.2 additions come first so that an entry 7.2 changed
+/// (ZRANK/ZREVRANK gained WITHSCORE) is compared with its 7.2 form.
 fn fixture() -> HashMap<Vec<u8>, RespValue> {
     let mut by_name = HashMap::new();
-    for file in ["redis-7.0.15/command-info.resp2", "redis-7.2-additions/command-info.resp2"] {
+    for file in ["redis-7.2-additions/command-info.resp2", "redis-7.0.15/command-info.resp2"] {
         let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
         let raw = std::fs::read(&path).expect("fixture present");
         let Some((RespValue::Array(entries), _)) = RespValue::parse(&raw) else { panic!("{file} is not an array") };

@@ -111,8 +111,8 @@ fn realistic_redis_conf() {
     assert_eq!(config.includes(), [dir.join("extra.conf")]);
     assert_eq!(
         config.accepted_but_unused(),
-        // maxmemory, maxmemory-policy and maxmemory-samples are implemented, so not listed.
-        vec!["replica-serve-stale-data", "hash-max-listpack-entries"]
+        // maxmemory, maxmemory-policy, maxmemory-samples and the encoding limits are implemented, so not listed.
+        vec!["replica-serve-stale-data"]
     );
 }
 

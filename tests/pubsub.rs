@@ -351,3 +351,54 @@ fn spublish_reaches_the_replicas_of_the_shard() {
     assert_eq!(nodes[owner].conn().call(&["SPUBLISH", "shardchan", "to-replicas"]), b":0\r\n");
     assert_eq!(ssub.read_reply(), msg("smessage", &["shardchan", "to-replicas"]));
 }
+
+/// INFO stats counts distinct channels, patterns and shard channels with subscribers, as Redis.
+#[test]
+fn info_counts_subscriptions() {
+    for server in [Server::shoal(&[]), Server::redis(&[])] {
+        let mut a = server.conn();
+        let mut b = server.conn();
+        a.call(&["SUBSCRIBE", "x", "y"]);
+        a.read_reply();
+        b.call(&["SUBSCRIBE", "x"]);
+        b.call(&["PSUBSCRIBE", "p*"]);
+        b.call(&["SSUBSCRIBE", "s"]);
+        let mut c = server.conn();
+        let info = String::from_utf8_lossy(&c.call(&["INFO", "stats"])).into_owned();
+        for expected in ["pubsub_channels:2\r\n", "pubsub_patterns:1\r\n", "pubsubshard_channels:1\r\n"] {
+            assert!(info.contains(expected), "{expected} missing from {info}");
+        }
+    }
+}
+
+/// With the cluster down (a slot unassigned), shard channels follow `cluster-allow-pubsubshard-when-down`,
+/// plain reads `cluster-allow-reads-when-down`, as in Redis 7.0.
+#[test]
+fn shard_channels_when_the_cluster_is_down_follow_the_config() {
+    let script: &[&[&str]] = &[
+        &["CLUSTER", "DELSLOTS", "0"],
+        &["SPUBLISH", "{a}x", "up-by-default"],
+        &["GET", "{a}x"],
+        &["CONFIG", "SET", "cluster-allow-pubsubshard-when-down", "no"],
+        &["SPUBLISH", "{a}x", "refused"],
+        &["CONFIG", "SET", "cluster-allow-reads-when-down", "yes"],
+        &["GET", "{a}x"],
+        &["CONFIG", "GET", "cluster-allow-pubsubshard-when-down"],
+    ];
+    let run = |redis: bool| {
+        let server = single_node_cluster(redis);
+        let mut c = server.conn();
+        c.call(&["CLUSTER", "DELSLOTS", "0"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !c.text(&["CLUSTER", "INFO"]).contains("cluster_state:fail") {
+            assert!(Instant::now() < deadline, "cluster did not go down");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        run_script(&server, &script[1..])
+    };
+    let (redis, shoal) = (run(true), run(false));
+    assert_eq!(
+        redis.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect::<Vec<_>>(),
+        shoal.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect::<Vec<_>>()
+    );
+}

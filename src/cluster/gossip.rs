@@ -7,7 +7,6 @@
 use super::node::{flags, FailReport, Node, NodeId};
 use super::state::{ClusterState, Effect, Health};
 use super::wire::{self, mflags, Body, GossipEntry, Header, Message, NetIp, PingBody, PingExt, SlotBitmap, WireState};
-use crate::slot::SLOT_COUNT;
 
 /// What the state knows about a link the driver holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,15 +114,10 @@ impl ClusterState {
         }
     }
 
+    /// The slots our header claims: ours, or our primary's for a replica (a copy of the kept bitmap).
     fn my_slots_bitmap(&self) -> SlotBitmap {
         let owner = self.me().primary.unwrap_or(self.myself);
-        let mut bits = SlotBitmap::new();
-        for s in 0..SLOT_COUNT as u16 {
-            if self.slot_owner(s) == Some(owner) {
-                bits.set(s, true);
-            }
-        }
-        bits
+        self.slot_bitmap_of(&owner).cloned().unwrap_or_default()
     }
 
     /// The header every packet we send carries (Redis's `clusterBuildMessageHdr`).
@@ -172,16 +166,25 @@ impl ClusterState {
                     && Some(n.id) != receiver
                     && !n.has(flags::HANDSHAKE | flags::NOADDR)
                     && !n.has(flags::PFAIL)
-                    && (n.link_connected || !self.slot_ranges_of(&n.id).is_empty() || n.is_replica())
+                    && (n.link_connected || self.slot_count_of(&n.id) > 0 || n.is_replica())
             })
             .map(|n| n.id)
             .collect();
         let wanted = (self.nodes.len().saturating_sub(2) / 10).max(3).min(candidates.len());
+        // A random `wanted` of them: the first steps of a Fisher-Yates shuffle (O(wanted), not O(nodes)).
         let mut chosen = candidates;
-        self.rng().shuffle(&mut chosen);
+        for i in 0..wanted {
+            let j = self.rng().usize(i..chosen.len());
+            chosen.swap(i, j);
+        }
         chosen.truncate(wanted);
-        let pfail: Vec<NodeId> =
-            self.nodes.values().filter(|n| n.has(flags::PFAIL) && n.id != me).map(|n| n.id).collect();
+        // As `clusterSendPing`: every PFAIL node too, except handshakes and nodes without an address.
+        let pfail: Vec<NodeId> = self
+            .nodes
+            .values()
+            .filter(|n| n.has(flags::PFAIL) && !n.has(flags::HANDSHAKE | flags::NOADDR) && n.id != me)
+            .map(|n| n.id)
+            .collect();
         chosen.extend(pfail);
         let gossip = chosen.iter().filter_map(|id| self.nodes.get(id)).map(Self::gossip_entry).collect();
         let mut extensions = Vec::new();
@@ -230,17 +233,7 @@ impl ClusterState {
         let sender_id = NodeId::from_wire(&hdr.sender);
         let sender = sender_id.filter(|id| self.nodes.get(id).is_some_and(|n| !n.has(flags::HANDSHAKE)));
         if let Some(id) = sender {
-            if hdr.current_epoch > self.current_epoch {
-                self.current_epoch = hdr.current_epoch;
-                self.save(true);
-            }
-            if let Some(n) = self.nodes.get_mut(&id) {
-                n.data_received_ms = now;
-                if hdr.config_epoch > n.config_epoch && hdr.replicaof.is_none() {
-                    n.config_epoch = hdr.config_epoch;
-                    self.save(true);
-                }
-            }
+            self.absorb_header_epochs(id, hdr);
         }
         let kind = msg.msg_type();
         match &msg.body {
@@ -282,6 +275,23 @@ impl ClusterState {
             // Elections and manual failover arrive with the failover work; the messages are decoded and counted.
             Body::FailoverAuthRequest | Body::FailoverAuthAck | Body::MfStart => {}
             Body::Module { .. } | Body::Unknown { .. } => {}
+        }
+    }
+
+    /// A known sender's header: merge its currentEpoch into ours, take a newer configEpoch of a primary, and
+    /// note that it is alive (the top of Redis's `clusterProcessPacket`).
+    fn absorb_header_epochs(&mut self, id: NodeId, hdr: &Header) {
+        let now = self.now();
+        if hdr.current_epoch > self.current_epoch {
+            self.current_epoch = hdr.current_epoch;
+            self.save(true);
+        }
+        if let Some(n) = self.nodes.get_mut(&id) {
+            n.data_received_ms = now;
+            if hdr.config_epoch > n.config_epoch && hdr.replicaof.is_none() {
+                n.config_epoch = hdr.config_epoch;
+                self.save(true);
+            }
         }
     }
 
@@ -343,7 +353,9 @@ impl ClusterState {
                     if let Some(n) = self.nodes.get_mut(&link_node) {
                         n.flags |= flags::NOADDR;
                         n.ip.clear();
+                        (n.port, n.pport, n.cport) = (0, 0, 0);
                     }
+                    self.save(false);
                     self.push(Effect::Disconnect { link });
                     return;
                 }
@@ -356,7 +368,7 @@ impl ClusterState {
         }
         // PONG on our link: the node is alive.
         if kind == wire::msg_type::PONG && !meta.inbound {
-            let slotless = self.slots_of_count(&sender_id) == 0;
+            let slotless = self.slot_count_of(&sender_id) == 0;
             if let Some(n) = self.nodes.get_mut(&sender_id) {
                 n.pong_received_ms = now;
                 n.ping_sent_ms = 0;
@@ -411,14 +423,10 @@ impl ClusterState {
             if id != self.myself && id != sender && self.nodes.contains_key(&id) && self.me().primary != Some(id) {
                 tracing::info!("Node {id} was forgotten by {sender}: forgetting it for {ttl_secs} s");
                 self.remove_node(&id);
-                self.blacklist.insert(id, now + ttl_secs * 1000);
+                self.blacklist.insert(id, now.saturating_add(ttl_secs.saturating_mul(1000)));
                 self.save(false);
             }
         }
-    }
-
-    fn slots_of_count(&self, id: &NodeId) -> usize {
-        (0..SLOT_COUNT as u16).filter(|&s| self.slot_owner(s) == Some(*id)).count()
     }
 
     fn rename_handshake(&mut self, old: NodeId, real: NodeId, link: u64, hdr: &Header) {
@@ -432,6 +440,9 @@ impl ClusterState {
         }
         tracing::info!("Handshake with node {real} completed.");
         self.save(false);
+        // From here on the node is known: its header's epochs count as any known node's do (before its slot
+        // claims are applied, so they are recorded at the config epoch they were claimed with).
+        self.absorb_header_epochs(real, hdr);
     }
 
     /// Primary/replica role and primary pointer as the sender's header claims them.
@@ -456,11 +467,7 @@ impl ClusterState {
         if changed {
             if primary.is_some() {
                 // A node that became a replica owns no slots any more.
-                for s in 0..SLOT_COUNT as u16 {
-                    if self.slot_owner(s) == Some(id) {
-                        self.set_slot_owner(s, None);
-                    }
-                }
+                self.unassign_all(&id);
                 self.push(Effect::RoutingChanged);
             }
             self.save(false);
@@ -470,31 +477,34 @@ impl ClusterState {
     /// A primary's header claims slots: apply them by config epoch, answer a stale claim with UPDATE, and
     /// resolve equal config epochs.
     fn check_slot_claims(&mut self, sender: NodeId, hdr: &Header, link: u64) {
-        self.update_slots_from(sender, hdr.config_epoch, &hdr.myslots);
-        // Does it claim a slot that a node with a greater config epoch owns? Tell it (UPDATE).
-        let mut stale_owner: Option<NodeId> = None;
-        for s in hdr.myslots.iter() {
-            if let Some(owner) = self.slot_owner(s) {
-                if owner != sender {
-                    let owner_epoch = self.nodes.get(&owner).map_or(0, |n| n.config_epoch);
-                    if owner_epoch > hdr.config_epoch {
-                        stale_owner = Some(owner);
-                        break;
+        // As Redis (`dirty_slots`): a claim identical to what we already map to the sender changes nothing
+        // and contradicts no one — one 2 KB comparison instead of a walk over the claimed slots.
+        let unchanged = match self.slot_bitmap_of(&sender) {
+            Some(mine) => *mine == hdr.myslots,
+            None => hdr.myslots.is_empty(),
+        };
+        if !unchanged {
+            self.update_slots_from(sender, hdr.config_epoch, &hdr.myslots);
+            // Does it claim a slot that a node with a greater config epoch owns? Tell it (UPDATE).
+            let mut stale_owner: Option<NodeId> = None;
+            for s in hdr.myslots.iter() {
+                if let Some(owner) = self.slot_owner(s) {
+                    if owner != sender {
+                        let owner_epoch = self.nodes.get(&owner).map_or(0, |n| n.config_epoch);
+                        if owner_epoch > hdr.config_epoch {
+                            stale_owner = Some(owner);
+                            break;
+                        }
                     }
                 }
             }
-        }
-        if let Some(owner) = stale_owner {
-            if let Some(n) = self.nodes.get(&owner) {
-                let mut slots = SlotBitmap::new();
-                for s in 0..SLOT_COUNT as u16 {
-                    if self.slot_owner(s) == Some(owner) {
-                        slots.set(s, true);
-                    }
+            if let Some(owner) = stale_owner {
+                if let Some(n) = self.nodes.get(&owner) {
+                    let slots = self.slot_bitmap_of(&owner).cloned().unwrap_or_default();
+                    let body = Body::Update { config_epoch: n.config_epoch, nodename: owner.to_wire(), slots };
+                    let msg = Message { header: self.header(), body };
+                    self.send(link, msg);
                 }
-                let body = Body::Update { config_epoch: n.config_epoch, nodename: owner.to_wire(), slots };
-                let msg = Message { header: self.header(), body };
-                self.send(link, msg);
             }
         }
         // Equal config epochs between two primaries: the smaller id takes a new epoch (eventually unique).
@@ -502,8 +512,8 @@ impl ClusterState {
         if me.is_primary() && hdr.config_epoch == me.config_epoch && sender < self.myself {
             // The sender has the smaller id: it is the one that bumps. Nothing to do here.
         } else if me.is_primary() && hdr.config_epoch == me.config_epoch && self.myself < sender {
-            self.current_epoch += 1;
-            let epoch = self.current_epoch;
+            // Never wraps: at u64::MAX (a forged header) the collision stays unresolved rather than going back.
+            let Some(epoch) = self.next_epoch() else { return };
             self.me_mut().config_epoch = epoch;
             self.save(true);
             tracing::info!("WARNING: configEpoch collision with node {sender}. configEpoch set to {epoch}");
@@ -546,11 +556,13 @@ impl ClusterState {
         }
     }
 
-    /// Gossip entries: learn new nodes (only through a known sender), carry failure reports from voting
-    /// primaries, and take fresher pong times.
+    /// Gossip entries (Redis 7.0's `clusterProcessGossipSection`): carry failure reports from voting primaries,
+    /// take fresher pong times, follow a failing node's new address, and learn new nodes — only through a known
+    /// sender, and under their gossiped id (never by a handshake with the gossiped address: that address may
+    /// belong to another cluster's node by now; if it answers with another id it is marked NOADDR).
     fn process_gossip(&mut self, sender: NodeId, gossip: &[GossipEntry]) {
         let now = self.now();
-        let sender_votes = self.nodes.get(&sender).is_some_and(|n| n.is_primary()) && self.slots_of_count(&sender) > 0;
+        let sender_votes = self.nodes.get(&sender).is_some_and(|n| n.is_primary()) && self.slot_count_of(&sender) > 0;
         for g in gossip {
             let Some(id) = NodeId::from_wire(&g.nodename) else { continue };
             if id == self.myself {
@@ -576,13 +588,46 @@ impl ClusterState {
                 {
                     n.pong_received_ms = pong_ms;
                 }
+                // We cannot reach it, but the sender can, at another address: use that one.
+                let ip = g.ip.to_string_lossy();
+                let gossip_ok = g.flags & (flags::NOADDR | flags::PFAIL | flags::FAIL) == 0 && !ip.is_empty();
+                if n.is_failing()
+                    && !n.has(flags::HANDSHAKE)
+                    && gossip_ok
+                    && (n.ip != ip || n.port != g.port || n.cport != g.cport)
+                {
+                    let link = n.outbound_link.take();
+                    n.link_connected = false;
+                    n.ip = ip;
+                    n.port = g.port;
+                    n.pport = g.pport;
+                    n.cport = g.cport;
+                    n.flags &= !flags::NOADDR;
+                    tracing::info!("Address of node {id} updated from gossip");
+                    if let Some(link) = link {
+                        self.push(Effect::Disconnect { link });
+                        self.link_down(link);
+                    }
+                    self.save(false);
+                }
                 continue;
             }
-            let addressed = g.flags & flags::NOADDR == 0 && !g.ip.is_empty();
-            if addressed && !self.blacklist.contains_key(&id) {
-                let ip = g.ip.to_string_lossy();
-                self.start_handshake(&ip, g.port, g.cport, false, now);
+            let ip = g.ip.to_string_lossy();
+            if g.flags & flags::NOADDR != 0 || ip.is_empty() || self.blacklist.contains_key(&id) {
+                continue;
             }
+            // The role comes from the gossip; failure flags and our-side flags (myself, handshake, meet) never
+            // do: the node gets its own PING, and its header tells the rest.
+            let role = g.flags & (flags::MASTER | flags::SLAVE | flags::NOFAILOVER);
+            let mut node = Node::new(id, role, now);
+            node.ip = ip;
+            node.port = g.port;
+            node.pport = g.pport;
+            node.cport = g.cport;
+            tracing::debug!("Node {id} learned from {sender}'s gossip");
+            self.nodes.insert(id, node);
+            self.request_connect(id);
+            self.save(false);
         }
     }
 
@@ -607,15 +652,25 @@ impl ClusterState {
             }
             self.nodes.remove(&id);
         }
-        let ids: Vec<NodeId> = self.nodes.keys().copied().filter(|id| *id != self.myself).collect();
-        for id in &ids {
-            self.request_connect(*id);
-            if let Some(n) = self.nodes.get_mut(id) {
-                n.fail_reports.retain(|r| now.saturating_sub(r.time_ms) <= timeout * 2);
+        // One pass over the table (no lookup per node): reconnect what has no link, expire old failure reports.
+        let mut connects = Vec::new();
+        for n in self.nodes.values_mut() {
+            if n.is_myself() {
+                continue;
             }
+            n.fail_reports.retain(|r| now.saturating_sub(r.time_ms) <= timeout.saturating_mul(2));
+            if n.outbound_link.is_none() && !n.connecting && !n.has(flags::NOADDR) {
+                n.connecting = true;
+                connects.push(Effect::Connect { node: n.id, ip: n.ip.clone(), cport: n.cport });
+            }
+        }
+        for effect in connects {
+            self.push(effect);
         }
         // Once a second: ping the node among five random ones whose PONG is the oldest.
         if self.ticks.is_multiple_of(10) {
+            let me = self.myself;
+            let ids: Vec<NodeId> = self.nodes.keys().copied().filter(|id| *id != me).collect();
             let mut best: Option<(u64, NodeId)> = None;
             for _ in 0..5 {
                 if ids.is_empty() {
@@ -634,35 +689,35 @@ impl ClusterState {
                 self.ping_node(id);
             }
         }
-        let mut changed = false;
-        for id in ids {
-            let Some(n) = self.nodes.get(&id) else { continue };
-            if n.has(flags::HANDSHAKE) {
+        // Link health, heartbeats and PFAIL, again in one pass; what it decides is done after.
+        let (mut stuck, mut to_ping, mut changed) = (Vec::new(), Vec::new(), false);
+        for n in self.nodes.values_mut() {
+            if n.is_myself() || n.has(flags::HANDSHAKE) {
                 continue;
             }
-            let (link, ping_sent, pong, data) =
-                (n.outbound_link, n.ping_sent_ms, n.pong_received_ms, n.data_received_ms);
-            // No answer for half the timeout and nothing else heard: the link may be stuck; reconnect.
-            if let Some(link) = link {
-                if ping_sent != 0 && now - ping_sent > timeout / 2 && now.saturating_sub(data) > timeout / 2 {
-                    self.push(Effect::Disconnect { link });
-                    self.link_down(link);
+            let (ping_sent, pong, data) = (n.ping_sent_ms, n.pong_received_ms, n.data_received_ms);
+            let waited = now.saturating_sub(ping_sent);
+            match n.outbound_link {
+                // No answer for half the timeout and nothing else heard: the link may be stuck; reconnect.
+                Some(link) if ping_sent != 0 && waited > timeout / 2 && now.saturating_sub(data) > timeout / 2 => {
+                    stuck.push(link)
                 }
+                // Keep every node pinged at least every node_timeout/2.
+                Some(_) if ping_sent == 0 && now.saturating_sub(pong) > timeout / 2 => to_ping.push(n.id),
+                _ => {}
             }
-            // Keep every node pinged at least every node_timeout/2.
-            let link = self.nodes.get(&id).and_then(|n| n.outbound_link);
-            if link.is_some() && ping_sent == 0 && now.saturating_sub(pong) > timeout / 2 {
-                self.ping_node(id);
+            if ping_sent != 0 && waited > timeout && !n.has(flags::PFAIL | flags::FAIL) {
+                n.flags |= flags::PFAIL;
+                tracing::info!("*** NODE {} possibly failing", n.id);
+                changed = true;
             }
-            if ping_sent != 0 && now - ping_sent > timeout {
-                if let Some(n) = self.nodes.get_mut(&id) {
-                    if !n.has(flags::PFAIL | flags::FAIL) {
-                        n.flags |= flags::PFAIL;
-                        tracing::info!("*** NODE {id} possibly failing");
-                        changed = true;
-                    }
-                }
-            }
+        }
+        for link in stuck {
+            self.push(Effect::Disconnect { link });
+            self.link_down(link);
+        }
+        for id in to_ping {
+            self.ping_node(id);
         }
         if changed {
             self.update_health();

@@ -34,6 +34,9 @@ pub struct RoutingTable {
     pub importing: HashMap<u16, u16>,
     pub health_ok: bool,
     pub allow_reads_when_down: bool,
+    /// `cluster-allow-pubsubshard-when-down` (Redis's default: yes): shard Pub/Sub keeps working while the
+    /// cluster is down.
+    pub allow_pubsubshard_when_down: bool,
 }
 
 pub const NO_OWNER: u16 = u16::MAX;
@@ -50,6 +53,7 @@ impl RoutingTable {
             importing: HashMap::new(),
             health_ok: false,
             allow_reads_when_down: false,
+            allow_pubsubshard_when_down: true,
         }
     }
 
@@ -70,6 +74,12 @@ pub struct RequestFlags {
     pub readonly: bool,
     /// MIGRATE runs locally whenever its slot is open.
     pub is_migrate: bool,
+    /// A shard Pub/Sub command (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH), whose "keys" are shard channels. As in
+    /// Redis 7.0's `getNodeByQuery` (`pubsubshard_included`), it is served by every node of the owning shard
+    /// (replicas too, without READONLY), never looks keys up during a migration (the source serves the channel
+    /// until the slot moves), and follows `cluster-allow-pubsubshard-when-down` rather than the read rules
+    /// while the cluster is down.
+    pub pubsub_shard: bool,
 }
 
 /// The routing decision.
@@ -91,6 +101,7 @@ pub fn route(
     flags: RequestFlags,
     exists: &mut dyn FnMut(&[u8]) -> bool,
 ) -> Route {
+    let pubsub_shard = flags.pubsub_shard;
     let Some(&(first_key, slot)) = keys.first() else { return Route::Local };
     let Some(owner) = table.owner(slot) else {
         return Route::Redirect("CLUSTERDOWN Hash slot not served".into());
@@ -106,6 +117,9 @@ pub fn route(
             }
             multiple_keys = true;
         }
+        if pubsub_shard {
+            continue;
+        }
         if (migrating || importing) && !exists(key) {
             missing += 1;
         } else {
@@ -113,7 +127,11 @@ pub fn route(
         }
     }
     if !table.health_ok {
-        if !table.allow_reads_when_down {
+        if pubsub_shard {
+            if !table.allow_pubsubshard_when_down {
+                return Route::Redirect("CLUSTERDOWN The cluster is down".into());
+            }
+        } else if !table.allow_reads_when_down {
             return Route::Redirect("CLUSTERDOWN The cluster is down".into());
         }
         if flags.is_write {
@@ -138,7 +156,7 @@ pub fn route(
         }
         return Route::Local;
     }
-    if flags.readonly && !flags.is_write && table.my_primary == Some(owner.id) {
+    if (flags.readonly || pubsub_shard) && !flags.is_write && table.my_primary == Some(owner.id) {
         return Route::Local;
     }
     if mine {
@@ -256,5 +274,28 @@ mod tests {
         let ro_write = RequestFlags { readonly: true, is_write: true, ..Default::default() };
         assert_eq!(go(&t, &["a"], ro_write), Route::Redirect("MOVED 15495 127.0.0.1:7002".into()));
         assert_eq!(go(&t, &["{user1000}"], ro), Route::Local);
+    }
+
+    #[test]
+    fn shard_pubsub_is_served_by_the_owning_shards_replicas() {
+        let mut t = table();
+        t.my_primary = Some(id(b'c'));
+        let shard = RequestFlags { pubsub_shard: true, ..Default::default() };
+        let go = |t: &RoutingTable, names: &[&str]| go(t, names, shard);
+        // Channel "a" hashes to slot 15495, served by our primary c: served here, no READONLY needed.
+        assert_eq!(go(&t, &["a"]), Route::Local);
+        // Another shard's channel: MOVED, as for keys.
+        assert_eq!(go(&t, &["c"]), Route::Redirect("MOVED 7365 127.0.0.1:7001".into()));
+        // Down: served unless cluster-allow-pubsubshard-when-down is off.
+        t.health_ok = false;
+        assert_eq!(go(&t, &["a"]), Route::Local);
+        t.allow_pubsubshard_when_down = false;
+        assert_eq!(go(&t, &["a"]), Route::Redirect("CLUSTERDOWN The cluster is down".into()));
+        // A migrating slot: the source keeps serving the channel (channels are not keys to look up).
+        let mut t = table();
+        let slot = crate::slot::key_hash_slot(b"{t}gone");
+        t.owners[slot as usize] = 0;
+        t.migrating.insert(slot, 1);
+        assert_eq!(go(&t, &["{t}gone"]), Route::Local);
     }
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::node::{flags, Node, NodeId};
 use super::nodes_conf::{self, NodesConf, OpenSlot};
+use super::wire::SlotBitmap;
 use crate::slot::SLOT_COUNT;
 
 /// Something the driver must do, in order.
@@ -75,6 +76,11 @@ pub struct ClusterState {
     pub nodes: BTreeMap<NodeId, Node>,
     /// Owner of every slot.
     slots: Box<[Option<NodeId>]>,
+    /// Every owner's slots as a bitmap and a count, kept in step with `slots` by `assign` (so that the
+    /// per-packet work — headers, health, slot claims — never walks all 16384 slots).
+    owned: BTreeMap<NodeId, OwnedSlots>,
+    /// Slots with no owner.
+    unassigned: usize,
     pub open_slots: Vec<OpenSlot>,
     pub current_epoch: u64,
     pub last_vote_epoch: u64,
@@ -95,6 +101,13 @@ pub struct ClusterState {
     /// When this process started acting as a node: a primary stays in FAIL for its first
     /// `WRITABLE_DELAY_MS` (Redis's CLUSTER_WRITABLE_DELAY), so it hears from the cluster before serving writes.
     started_ms: u64,
+}
+
+/// The slots one node owns.
+#[derive(Clone, Debug)]
+struct OwnedSlots {
+    count: usize,
+    bitmap: SlotBitmap,
 }
 
 /// Redis's CLUSTER_WRITABLE_DELAY.
@@ -126,12 +139,7 @@ impl ClusterState {
     /// Rebuilds the state from nodes.conf (a restarted node keeps its id, epochs and slots).
     pub fn from_conf(conf: NodesConf, seed: u64, options: Options, now_ms: u64) -> Result<ClusterState, String> {
         let me = conf.myself().ok_or("nodes.conf has no node flagged myself")?.id;
-        let mut slots = vec![None; SLOT_COUNT].into_boxed_slice();
-        for &(a, b, owner) in &conf.slots {
-            for s in a..=b {
-                slots[s as usize] = Some(owner);
-            }
-        }
+        let slots = vec![None; SLOT_COUNT].into_boxed_slice();
         let mut nodes = BTreeMap::new();
         for mut n in conf.nodes {
             // Links are down until the driver reconnects; a stale PFAIL would only confuse.
@@ -146,6 +154,8 @@ impl ClusterState {
             myself: me,
             nodes,
             slots,
+            owned: BTreeMap::new(),
+            unassigned: SLOT_COUNT,
             open_slots: conf.open_slots,
             current_epoch: conf.current_epoch,
             last_vote_epoch: conf.last_vote_epoch,
@@ -160,6 +170,11 @@ impl ClusterState {
             stats: Default::default(),
             ticks: 0,
         };
+        for &(a, b, owner) in &conf.slots {
+            for s in a..=b.min(SLOT_COUNT as u16 - 1) {
+                state.assign(s, Some(owner));
+            }
+        }
         state.update_health();
         state.effects.clear();
         Ok(state)
@@ -220,19 +235,31 @@ impl ClusterState {
 
     /// The slots owned by `node`, as inclusive ranges.
     pub fn slot_ranges_of(&self, node: &NodeId) -> Vec<(u16, u16)> {
-        nodes_conf::ranges((0..SLOT_COUNT as u16).filter(|&s| self.slots[s as usize] == Some(*node)))
+        self.owned.get(node).map_or_else(Vec::new, |o| o.bitmap.ranges())
+    }
+
+    /// How many slots `node` owns (O(log nodes)).
+    pub fn slot_count_of(&self, node: &NodeId) -> usize {
+        self.owned.get(node).map_or(0, |o| o.count)
+    }
+
+    /// The slots `node` owns, as the bus carries them (`None`: it owns none).
+    pub fn slot_bitmap_of(&self, node: &NodeId) -> Option<&SlotBitmap> {
+        self.owned.get(node).map(|o| &o.bitmap)
     }
 
     pub fn slots_assigned(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
+        SLOT_COUNT - self.unassigned
     }
 
     /// Primaries owning at least one slot: the voters, and `cluster_size`.
     pub fn voting_primaries(&self) -> usize {
-        let mut owners: Vec<NodeId> = self.slots.iter().flatten().copied().collect();
-        owners.sort_unstable();
-        owners.dedup();
-        owners.len()
+        self.owned.len()
+    }
+
+    /// Every node owning slots, with how many.
+    pub fn slot_counts(&self) -> impl Iterator<Item = (&NodeId, usize)> + '_ {
+        self.owned.iter().map(|(id, o)| (id, o.count))
     }
 
     pub(super) fn save(&mut self, fsync: bool) {
@@ -242,23 +269,10 @@ impl ClusterState {
     /// Recomputes `health` (Redis's `clusterUpdateState`, without the minority-partition rules that come with
     /// failure detection) and queues a StateChanged effect when it flips.
     pub fn update_health(&mut self) {
-        let mut ok = true;
-        if self.options.require_full_coverage {
-            for owner in self.slots.iter() {
-                match owner {
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                    Some(id) => {
-                        if self.nodes.get(id).is_none_or(|n| n.has(flags::FAIL)) {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-            }
-        }
+        // Every slot has an owner, and no owner is unknown or FAIL: O(owners), from the incremental counts.
+        let ok = !self.options.require_full_coverage
+            || (self.unassigned == 0
+                && self.owned.keys().all(|id| self.nodes.get(id).is_some_and(|n| !n.has(flags::FAIL))));
         let new = if ok { Health::Ok } else { Health::Fail };
         let writable_delay = self.me().is_primary()
             && self.health == Health::Fail
@@ -272,9 +286,40 @@ impl ClusterState {
         }
     }
 
+    /// The one place slot ownership changes: keeps `owned` and `unassigned` in step.
     fn assign(&mut self, slot: u16, owner: Option<NodeId>) {
-        if let Some(s) = self.slots.get_mut(slot as usize) {
-            *s = owner;
+        let Some(cell) = self.slots.get_mut(slot as usize) else { return };
+        let old = std::mem::replace(cell, owner);
+        if old == owner {
+            return;
+        }
+        match old {
+            Some(prev) => {
+                if let Some(o) = self.owned.get_mut(&prev) {
+                    o.bitmap.set(slot, false);
+                    o.count = o.count.saturating_sub(1);
+                    if o.count == 0 {
+                        self.owned.remove(&prev);
+                    }
+                }
+            }
+            None => self.unassigned = self.unassigned.saturating_sub(1),
+        }
+        match owner {
+            Some(new) => {
+                let o = self.owned.entry(new).or_insert_with(|| OwnedSlots { count: 0, bitmap: SlotBitmap::new() });
+                o.bitmap.set(slot, true);
+                o.count += 1;
+            }
+            None => self.unassigned += 1,
+        }
+    }
+
+    /// Takes every slot `node` owns away from it (O(its slots)).
+    pub(super) fn unassign_all(&mut self, node: &NodeId) {
+        let Some(bitmap) = self.owned.get(node).map(|o| o.bitmap.clone()) else { return };
+        for s in bitmap.iter() {
+            self.assign(s, None);
         }
     }
 
@@ -322,11 +367,7 @@ impl ClusterState {
     /// CLUSTER FLUSHSLOTS (the caller checked that the database is empty).
     pub fn flush_slots(&mut self) {
         let me = self.myself;
-        for s in 0..SLOT_COUNT as u16 {
-            if self.slot_owner(s) == Some(me) {
-                self.assign(s, None);
-            }
-        }
+        self.unassign_all(&me);
         self.after_slot_change();
     }
 
@@ -358,6 +399,21 @@ impl ClusterState {
         Ok(())
     }
 
+    /// `currentEpoch + 1`, taken as the new current epoch; `None` (and nothing changes) once the current epoch
+    /// is `u64::MAX` — only a forged header can get it there, and epochs must never wrap.
+    pub(super) fn next_epoch(&mut self) -> Option<u64> {
+        match self.current_epoch.checked_add(1) {
+            Some(epoch) => {
+                self.current_epoch = epoch;
+                Some(epoch)
+            }
+            None => {
+                tracing::warn!("currentEpoch is at its maximum: not taking a new epoch");
+                None
+            }
+        }
+    }
+
     /// The largest epoch this node knows of (its current epoch or any node's config epoch).
     fn max_epoch(&self) -> u64 {
         self.nodes.values().map(|n| n.config_epoch).max().unwrap_or(0).max(self.current_epoch)
@@ -368,8 +424,7 @@ impl ClusterState {
     pub fn bump_epoch(&mut self) -> (bool, u64) {
         let mine = self.me().config_epoch;
         if mine == 0 || mine != self.max_epoch() {
-            self.current_epoch += 1;
-            let epoch = self.current_epoch;
+            let Some(epoch) = self.next_epoch() else { return (false, mine) };
             self.me_mut().config_epoch = epoch;
             tracing::info!("New configEpoch set to {epoch}");
             self.save(true);
@@ -497,7 +552,7 @@ impl ClusterState {
             return Err("ERR I can only replicate a master, not a replica.".to_string());
         }
         let me = self.myself;
-        if self.me().is_primary() && (has_keys || !self.slot_ranges_of(&me).is_empty()) {
+        if self.me().is_primary() && (has_keys || self.slot_count_of(&me) > 0) {
             return Err("ERR To set a master the node must be empty and without assigned slots.".to_string());
         }
         let node = self.me_mut();
@@ -530,11 +585,7 @@ impl ClusterState {
 
     pub(super) fn remove_node(&mut self, id: &NodeId) {
         self.nodes.remove(id);
-        for s in 0..SLOT_COUNT as u16 {
-            if self.slot_owner(s) == Some(*id) {
-                self.assign(s, None);
-            }
-        }
+        self.unassign_all(id);
         for n in self.nodes.values_mut() {
             n.fail_reports.retain(|r| r.reporter != *id);
         }
@@ -632,6 +683,38 @@ mod tests {
         assert_eq!(s.bump_epoch(), (false, 3), "already the unique maximum");
         s.meet("127.0.0.1", 7001, 17001, 2_000).unwrap();
         assert!(s.set_config_epoch(5).is_err(), "not once another node is known");
+    }
+
+    #[test]
+    fn epochs_never_wrap() {
+        let mut s = fresh();
+        s.meet("127.0.0.1", 7001, 17001, 2_000).unwrap();
+        let other = *s.nodes.keys().find(|k| **k != s.myself).unwrap();
+        s.nodes.get_mut(&other).unwrap().config_epoch = 7;
+        s.current_epoch = u64::MAX;
+        assert_eq!(s.bump_epoch(), (false, 0), "no epoch left to take");
+        assert_eq!(s.current_epoch, u64::MAX);
+    }
+
+    #[test]
+    fn slot_counts_follow_every_ownership_change() {
+        let mut s = fresh();
+        let me = s.myself;
+        s.add_slots(&(0..100).collect::<Vec<u16>>()).unwrap();
+        assert_eq!((s.slots_assigned(), s.slot_count_of(&me), s.voting_primaries()), (100, 100, 1));
+        assert_eq!(s.slot_bitmap_of(&me).map(|b| b.count()), Some(100));
+        s.del_slots(&[5, 6]).unwrap();
+        assert_eq!((s.slots_assigned(), s.slot_count_of(&me)), (98, 98));
+        assert_eq!(s.slot_ranges_of(&me), vec![(0, 4), (7, 99)]);
+        s.flush_slots();
+        assert_eq!((s.slots_assigned(), s.slot_count_of(&me), s.voting_primaries()), (0, 0, 0));
+        assert!(s.slot_bitmap_of(&me).is_none());
+        let all: Vec<u16> = (0..SLOT_COUNT as u16).collect();
+        s.add_slots(&all).unwrap();
+        s.tick(1_000 + WRITABLE_DELAY_MS);
+        assert_eq!(s.health, Health::Ok);
+        s.reset(false);
+        assert_eq!((s.slots_assigned(), s.voting_primaries(), s.health), (0, 0, Health::Fail));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 use super::string::{grow_zeroed, keyword, max_bulk_len};
 use super::{args, errors, Ctx};
 use crate::keyspace::{DbView, Value};
+use crate::notify::class as notify;
 use crate::num;
 use crate::protocol::decode::Args;
 use crate::protocol::reply::Reply;
@@ -96,6 +97,7 @@ pub fn setbit(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         }
         ctx.dirty += 1;
     }
+    ctx.notify(notify::STRING, "setbit", args.get(1));
     ctx.out.int(i64::from(was));
 }
 
@@ -343,8 +345,10 @@ pub fn bitop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     if len > 0 {
         ctx.db.set(dest, Value::Raw(result), false);
         ctx.dirty += 1;
+        ctx.notify(notify::STRING, "set", dest);
     } else if ctx.db.remove(dest).is_some() {
         ctx.dirty += 1;
+        ctx.notify(notify::GENERIC, "del", dest);
     }
     ctx.out.int(len as i64);
 }
@@ -453,6 +457,9 @@ fn bitfield_generic(ctx: &mut Ctx<'_, '_>, args: &Args<'_>, read_only: bool) {
         }
     }
     ctx.dirty += changes;
+    if changes > 0 {
+        ctx.notify(notify::STRING, "setbit", args.get(1));
+    }
 }
 
 /// BITFIELD's integer fields: reading and writing `bits`-wide big-endian bit strings at any bit offset, and

@@ -49,6 +49,12 @@ pub struct ClientState {
     pub ssub: usize,
     /// This connection's Pub/Sub queue, from its first subscription on.
     pub subscriber: Option<Arc<crate::pubsub::Subscriber>>,
+    /// Set by a blocking command that found nothing to serve ([`Ctx::block`](super::Ctx::block)); the
+    /// connection takes it and parks the client.
+    pub block: Option<Box<crate::blocking::BlockRequest>>,
+    /// True while the connection re-runs a blocked command after a wake (a key that turned into the wrong
+    /// type keeps a blocked client waiting instead of failing it, as in Redis 7.0).
+    pub block_retry: bool,
     /// Commands queued since MULTI (None outside MULTI).
     pub multi: Option<usize>,
     /// The MULTI queue and the WATCHed keys (`commands::transaction`).
@@ -173,6 +179,7 @@ impl ClientState {
             psub: self.psub,
             ssub: self.ssub,
             multi: self.multi,
+            multi_mem: self.tx.multi_mem,
             qbuf: self.io.qbuf,
             qbuf_free: self.io.qbuf_free,
             argv_mem,

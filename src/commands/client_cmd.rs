@@ -113,12 +113,19 @@ fn own_line(ctx: &Ctx<'_, '_>, args: &Args<'_>, out: &mut Vec<u8>) {
         info.omem += pending;
         info.tot_mem += pending;
     }
+    if ctx.server.keyspace.watches.is_dirty(ctx.client.id) {
+        info.flags |= crate::clients::flag::DIRTY_CAS;
+    }
     render_line(out, &ctx.client.identity(), &info, unix_time_ms());
 }
 
-/// Another client's line, from what it published.
-fn other_line(handle: &ClientHandle, out: &mut Vec<u8>) {
-    render_line(out, &handle.who, &handle.info(), unix_time_ms());
+/// Another client's line, from what it published (plus `d`, which other clients' writes set).
+fn other_line(server: &ServerState, handle: &ClientHandle, out: &mut Vec<u8>) {
+    let mut info = handle.info();
+    if server.keyspace.watches.is_dirty(handle.who.id) {
+        info.flags |= crate::clients::flag::DIRTY_CAS;
+    }
+    render_line(out, &handle.who, &info, unix_time_ms());
 }
 
 pub fn client_id(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
@@ -152,7 +159,7 @@ pub fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
                 own_line(ctx, &args, &mut text);
                 text.push(b'\n');
             } else if let Some(handle) = u64::try_from(id).ok().and_then(|id| registry.get(id)) {
-                other_line(&handle, &mut text);
+                other_line(ctx.server, &handle, &mut text);
                 text.push(b'\n');
             }
         }
@@ -182,7 +189,7 @@ pub fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
                 text.push(b'\n');
             }
         } else if wanted.is_none_or(|t| t == ClientType::of(handle.info().flags)) {
-            other_line(&handle, &mut text);
+            other_line(ctx.server, &handle, &mut text);
             text.push(b'\n');
         }
     }

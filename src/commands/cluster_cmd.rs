@@ -50,12 +50,12 @@ pub fn cluster_info(ctx: &mut Ctx<'_, '_>, _args: Args<'_>) {
     let text = c.read(|s| {
         let assigned = s.slots_assigned();
         let (mut pfail, mut fail) = (0, 0);
-        for slot in 0..SLOT_COUNT as u16 {
-            if let Some(node) = s.slot_owner(slot).and_then(|o| s.nodes.get(&o)) {
+        for (owner, count) in s.slot_counts() {
+            if let Some(node) = s.nodes.get(owner) {
                 if node.has(flags::FAIL) {
-                    fail += 1;
+                    fail += count;
                 } else if node.has(flags::PFAIL) {
-                    pfail += 1;
+                    pfail += count;
                 }
             }
         }

@@ -191,6 +191,8 @@ pub fn swapdb(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     if a != b {
         ctx.db.swap_dbs(a, b);
         ctx.dirty += 1;
+        // Clients blocked in either database may now find their keys (Redis's scanDatabaseForReadyKeys).
+        ctx.server.blocking.wake_all();
     }
     ctx.out.ok();
 }

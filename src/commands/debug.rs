@@ -161,6 +161,7 @@ pub fn debug(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
             ctx.out.ok();
         }
         3 if is("object") => object(ctx, args.get(2)),
+        _ if is("reload") => super::persistence::debug_reload(ctx, args),
         3 if is("set-active-expire") => {
             ctx.server.keyspace.set_active_expire(c_atoi(args.get(2)) != 0);
             ctx.out.ok();

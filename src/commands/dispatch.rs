@@ -43,9 +43,15 @@ pub fn lookup_subcommand(container: &'static CommandSpec, sub: &[u8]) -> Option<
 /// Resolves the table entry for a whole command line (following into a subcommand), or writes the error
 /// Redis gives for an unknown command, unknown subcommand or wrong arity.
 pub fn resolve(args: &Args<'_>, out: &mut Reply) -> Option<&'static CommandSpec> {
+    resolve_or_reject(args, out).ok()
+}
+
+/// Like [`resolve`], but on a wrong arity also says which command was refused (Redis counts it in that
+/// command's `rejected_calls`).
+fn resolve_or_reject(args: &Args<'_>, out: &mut Reply) -> Result<&'static CommandSpec, Option<&'static CommandSpec>> {
     let Some(mut spec) = lookup(args.get(0)) else {
         out.error(&unknown_command_error(args));
-        return None;
+        return Err(None);
     };
     if !spec.subcommands.is_empty() && args.len() >= 2 {
         match lookup_subcommand(spec, args.get(1)) {
@@ -56,20 +62,20 @@ pub fn resolve(args: &Args<'_>, out: &mut Reply) -> Option<&'static CommandSpec>
                     truncated(args.get(1), 128),
                     String::from_utf8_lossy(args.get(0)).to_uppercase()
                 ));
-                return None;
+                return Err(None);
             }
         }
     }
     if !spec.arity_ok(args.len()) || (spec.handler.is_none() && spec.subcommands.is_empty()) {
         out.error(&errors::wrong_arity(spec.name));
-        return None;
+        return Err(Some(spec));
     }
     if spec.handler.is_none() {
         // A container called without a subcommand it allows (arity passed): Redis answers the arity error.
         out.error(&errors::wrong_arity(spec.name));
-        return None;
+        return Err(Some(spec));
     }
-    Some(spec)
+    Ok(spec)
 }
 
 fn truncated(arg: &[u8], max: usize) -> String {
@@ -114,10 +120,16 @@ pub fn execute(server: &ServerState, client: &mut ClientState, out: &mut Reply, 
         return;
     }
     let errors_before = out.errors_written;
-    let Some(spec) = resolve(&args, out) else {
-        super::transaction::rejected(client, out, &args);
-        record_error(server, out, out.errors_written - errors_before);
-        return;
+    let spec = match resolve_or_reject(&args, out) {
+        Ok(spec) => spec,
+        Err(refused) => {
+            if let Some(spec) = refused {
+                server.command_stats.record_rejected(spec.id);
+            }
+            super::transaction::rejected(client, out, &args);
+            record_error(server, out, out.errors_written - errors_before);
+            return;
+        }
     };
     if !client.authenticated && !spec.has_flag("no_auth") {
         super::transaction::reject(client, out, spec, errors::NOAUTH);
@@ -140,6 +152,13 @@ pub fn execute(server: &ServerState, client: &mut ClientState, out: &mut Reply, 
     // maxmemory: evict before locking (eviction locks one shard at a time); refuse denyoom commands on failure.
     if crate::memory::reject_for_oom(server, spec) {
         out.error(crate::memory::OOM_ERROR);
+        record_error(server, out, 1);
+        server.command_stats.record_rejected(spec.id);
+        return;
+    }
+    // A failed background save with `stop-writes-on-bgsave-error`: writes (and PING, as Redis) are refused.
+    if crate::rdb::snapshot::writes_refused() && (spec.has_flag("write") || spec.name == "ping") {
+        out.error(crate::rdb::snapshot::MISCONF);
         record_error(server, out, 1);
         server.command_stats.record_rejected(spec.id);
         return;
@@ -178,8 +197,15 @@ pub fn call(
     let started = std::time::Instant::now();
     view.set_no_touch(crate::memory::skips_touch(spec, client));
     let mut ctx = Ctx { db: view, out, client, server, spec, dirty: 0 };
+    let db_at_start = ctx.db.db_index();
+    crate::propagate::enter();
     handler(&mut ctx, args);
     let dirty = ctx.dirty;
+    // AOF (and later replicas): the command as executed, or what its handler asked for (`crate::propagate`),
+    // while its shard locks are still held, so the file orders writes as they happened.
+    crate::propagate::exit(server, db_at_start, spec, &args, dirty);
+    // Keys this command found expired (and evictions before it) are announced even if it wrote nothing.
+    crate::notify::deliver_pending(server);
     let usec = started.elapsed().as_micros() as u64;
     crate::stats::follow_config(server);
     server.command_stats.record_call(spec.id, usec, out.errors_written != errors_before);
@@ -200,6 +226,10 @@ pub fn call(
         if server.keyspace.watches.active() {
             super::transaction::touch_written(server, view, spec, &args);
         }
+        // Blocked clients: a changed key that exists may serve the first client waiting for it.
+        if server.blocking.is_active() {
+            signal_ready_keys(server, view, spec, &args);
+        }
     }
     if out.errors_written != errors_before {
         record_error(server, out, out.errors_written - errors_before);
@@ -208,4 +238,17 @@ pub fn call(
     if server.clients.has_monitors() && !spec.has_flag("admin") && !spec.has_flag("skip_monitor") {
         server.clients.feed_monitors(client.db, &client.addr, &args);
     }
+}
+
+/// Wakes the first client blocked on each key of a write that changed something, for the keys that exist
+/// afterwards (a deleted or emptied key cannot serve anyone). See `crate::blocking`.
+#[cold]
+fn signal_ready_keys(server: &ServerState, view: &DbView<'_>, spec: &CommandSpec, args: &Args<'_>) {
+    let db = view.db_index();
+    spec.for_each_key_index(args, |i, _| {
+        let key = args.get(i);
+        if view.probe(db, key) == Some(false) {
+            server.blocking.signal(db, key);
+        }
+    });
 }

@@ -182,19 +182,17 @@ fn server_section(s: &mut String, server: &ServerState, settings: &Settings) {
 }
 
 fn persistence_section(s: &mut String, server: &ServerState) {
-    let _ = write!(
-        s,
+    s.push_str(
         "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n\
          current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n\
-         current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\n\
-         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n\
-         rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\n\
-         rdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
+         current_save_keys_total:0\r\n",
+    );
+    s.push_str(&crate::rdb::snapshot::info_rdb_fields(server));
+    s.push_str(
+        "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
          aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n\
          aof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
          module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-        server.stats.dirty.load(Ordering::Relaxed),
-        server.started_unix_ms / 1000
     );
 }
 
@@ -203,6 +201,8 @@ fn stats_section(s: &mut String, server: &ServerState) {
     let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let ks = server.keyspace.stats();
     let rates = server.rates.snapshot();
+    let pubsub = server.pubsub.totals();
+    let forks = crate::rdb::snapshot::fork_stats(server);
     let _ = write!(
         s,
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\n\
@@ -212,8 +212,8 @@ fn stats_section(s: &mut String, server: &ServerState) {
          sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\n\
          expired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\n\
          evicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n\
-         keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\n\
-         pubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
+         keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\
+         pubsubshard_channels:{}\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:0\r\n\
          slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n\
          active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n\
          current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n\
@@ -234,6 +234,11 @@ fn stats_section(s: &mut String, server: &ServerState) {
         ks.evicted_keys,
         ks.keyspace_hits,
         ks.keyspace_misses,
+        pubsub.0,
+        pubsub.1,
+        pubsub.2,
+        forks.0,
+        forks.1,
         load(&st.total_error_replies),
     );
 }

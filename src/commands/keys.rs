@@ -25,6 +25,8 @@
 
 use super::{args, errors, Ctx};
 use crate::keyspace::ScanFilter;
+use crate::notify::class as notify;
+use crate::propagate::Propagate;
 use crate::protocol::decode::Args;
 use crate::protocol::reply::Reply;
 
@@ -144,6 +146,7 @@ fn delete_keys(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     for key in args.iter().skip(1) {
         if ctx.db.remove(key).is_some() {
             deleted += 1;
+            ctx.notify(notify::GENERIC, "del", key);
         }
     }
     ctx.dirty += deleted;
@@ -261,9 +264,19 @@ fn expire_generic(ctx: &mut Ctx<'_, '_>, args: Args<'_>, seconds: bool, relative
 
     if when <= now {
         ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
+        ctx.propagate_instead(&[b"DEL", key]);
     } else {
         // `when > now >= 0` here, so the conversion cannot fail.
         ctx.db.set_expire(key, u64::try_from(when).unwrap_or(u64::MAX));
+        ctx.notify(notify::GENERIC, "expire", key);
+        // Propagated as an absolute PEXPIREAT, options kept (Redis's expireGenericCommand).
+        if seconds || relative {
+            let at = itoa::Buffer::new().format(when).to_owned();
+            let mut line: Vec<&[u8]> = vec![b"PEXPIREAT", key, at.as_bytes()];
+            line.extend((3..args.len()).map(|i| args.get(i)));
+            ctx.propagate_instead(&line);
+        }
     }
     ctx.dirty += 1;
     ctx.out.int(1);
@@ -291,6 +304,7 @@ pub fn persist(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         Some(at) if at != 0 => {
             ctx.db.set_expire(key, 0);
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "persist", key);
             ctx.out.int(1);
         }
         _ => ctx.out.int(0),
@@ -364,6 +378,8 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, args: Args<'_>, nx: bool) {
     };
     ctx.db.put_entry(entry, dst);
     ctx.dirty += 1;
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -434,6 +450,7 @@ pub fn copy(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         if expire_at != 0 {
             ctx.db.set_expire(newkey, expire_at);
         }
+        ctx.notify(notify::GENERIC, "copy_to", newkey);
         ctx.db.select(src_db);
     }
 
@@ -475,8 +492,10 @@ pub fn r#move(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         ctx.out.int(0);
         return;
     };
+    ctx.notify(notify::GENERIC, "move_from", key);
     ctx.db.select(dst_db);
     ctx.db.put_entry(entry, key);
+    ctx.notify(notify::GENERIC, "move_to", key);
     ctx.db.select(src_db);
     ctx.dirty += 1;
     ctx.out.int(1);
@@ -610,6 +629,8 @@ pub fn flushall(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         removed += ctx.db.flush_db(db) as u64;
     }
     ctx.dirty += removed + 1;
+    // As Redis: a running snapshot is killed, and with save points the empty dataset is saved at once.
+    crate::rdb::snapshot::after_flushall(ctx.server, ctx.db);
     ctx.out.ok();
 }
 

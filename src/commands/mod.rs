@@ -13,17 +13,25 @@ pub mod connection;
 pub mod debug;
 pub mod dispatch;
 pub mod errors;
+pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod list;
 pub mod memory_cmd;
+pub mod persistence;
+pub mod persistence_aof;
 pub mod pubsub_cmd;
 pub mod routing;
 pub mod server;
+pub mod set;
 pub mod spec;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod transaction;
+pub mod zset;
 
 use crate::keyspace::DbView;
 use crate::protocol::reply::Reply;
@@ -46,6 +54,26 @@ pub struct Ctx<'a, 'k> {
 impl Ctx<'_, '_> {
     pub fn now_ms(&self) -> u64 {
         self.db.now_ms()
+    }
+
+    /// Announces a keyspace event on `key` in the selected database (`notify-keyspace-events`): `class` is one
+    /// of [`crate::notify::class`]'s bits, `event` Redis's event name (`lpush`, `hset`, `del`, ...).
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        crate::notify::keyspace_event(self.server, class, event, key, self.db.db_index());
+    }
+
+    /// Whether a blocking command may block now: not inside MULTI/EXEC (Redis runs it as if its timeout had
+    /// expired), and only on a real connection.
+    pub fn may_block(&self) -> bool {
+        self.client.multi.is_none() && self.client.handle.is_some()
+    }
+
+    /// Blocks the running command instead of replying (see [`crate::blocking`]): the connection parks the
+    /// client until a key in `request.keys` changes, the deadline passes, or CLIENT UNBLOCK. Call only when
+    /// [`Ctx::may_block`]; write no reply.
+    pub fn block(&mut self, request: crate::blocking::BlockRequest) {
+        self.client.block = Some(Box::new(request));
     }
 
     /// Replies with Redis's arity error for the running command.

@@ -368,7 +368,13 @@ pub fn config_set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     }
     let pairs: Vec<(&[u8], &[u8])> = (2..args.len()).step_by(2).map(|i| (args.get(i), args.get(i + 1))).collect();
     match ctx.server.config.set(&pairs) {
-        Ok(_) => ctx.out.ok(),
+        Ok(_) => {
+            // Cluster knobs take effect before the reply, as in Redis (the cron would apply them 100 ms later).
+            if let Some(cluster) = &ctx.server.cluster {
+                cluster.apply_settings(&ctx.server.config.snapshot());
+            }
+            ctx.out.ok()
+        }
         Err(e) => ctx.out.error(&e),
     }
 }
@@ -420,11 +426,23 @@ pub fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
             return;
         }
     }
-    if mode == ShutdownMode::Save {
-        // Snapshots arrive with the persistence work; refusing is honest, pretending to save is not.
-        tracing::warn!("SHUTDOWN SAVE refused: RDB persistence is not implemented yet");
-        ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
-        return;
+    // The final snapshot is written here, so that a failed save answers the client as Redis does; the
+    // server loop then stops without saving again.
+    let save =
+        mode == ShutdownMode::Save || (mode == ShutdownMode::Default && !ctx.server.config.snapshot().save.is_empty());
+    if save || mode == ShutdownMode::NoSave {
+        if crate::rdb::snapshot::shutdown(ctx.server, false).is_ok() && save {
+            tracing::info!("Saving the final RDB snapshot before exiting.");
+            let server = ctx.server;
+            let saved =
+                crate::rdb::snapshot::with_all_shards(server, ctx.db, |v| crate::rdb::snapshot::save_sync(server, v));
+            if saved.is_err() {
+                tracing::warn!("Error trying to save the DB, can't exit.");
+                ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+                return;
+            }
+        }
+        mode = ShutdownMode::NoSave;
     }
     ctx.server.request_shutdown(mode);
     // Redis closes the connection without a reply when the shutdown succeeds.

@@ -154,7 +154,9 @@ impl CommandSpec {
                         continue;
                     };
                     let first = first + i64::from(first_key);
-                    (first, first + numkeys * i64::from(key_step) - 1, i64::from(key_step))
+                    // A client-given numkeys can be huge: saturate (the walk below stops at argc anyway).
+                    let span = numkeys.saturating_mul(i64::from(key_step));
+                    (first, first.saturating_add(span).saturating_sub(1), i64::from(key_step))
                 }
                 FindKeys::Unknown => continue,
             };

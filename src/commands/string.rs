@@ -17,7 +17,9 @@
 
 use super::{args, errors, Ctx};
 use crate::keyspace::{DbView, SmallBytes, Value};
+use crate::notify::class as notify;
 use crate::num::{self, LongDoubleError};
+use crate::propagate::Propagate;
 use crate::protocol::decode::Args;
 use crate::protocol::reply::Reply;
 
@@ -157,8 +159,13 @@ fn set_generic(ctx: &mut Ctx<'_, '_>, flags: u16, key: &[u8], val: &[u8], expire
     }
     ctx.db.set(key, Value::string(val), flags & KEEPTTL != 0);
     ctx.dirty += 1;
+    ctx.notify(notify::STRING, "set", key);
     if let Some(at) = deadline {
         ctx.db.set_expire(key, at);
+        ctx.notify(notify::GENERIC, "expire", key);
+        // Propagated as `SET key value PXAT <ms>`, other options dropped (Redis 7.0's setGenericCommand).
+        let at = itoa::Buffer::new().format(at).to_owned();
+        ctx.propagate_instead(&[b"SET", key, val, b"PXAT", at.as_bytes()]);
     }
     if flags & GET == 0 {
         if counted {
@@ -217,14 +224,21 @@ pub fn getex(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         Some(at) if flags & (EXAT | PXAT) != 0 && at <= now => {
             ctx.db.remove(key);
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "del", key);
+            ctx.propagate_instead(&[b"DEL", key]);
         }
         Some(at) => {
             ctx.db.set_expire(key, at);
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "expire", key);
+            let at = itoa::Buffer::new().format(at).to_owned();
+            ctx.propagate_instead(&[b"PEXPIREAT", key, at.as_bytes()]);
         }
         None if flags & PERSIST != 0 && ctx.db.expire_of(key).is_some_and(|at| at != 0) => {
             ctx.db.set_expire(key, 0);
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "persist", key);
+            ctx.propagate_instead(&[b"PERSIST", key]);
         }
         None => {}
     }
@@ -234,6 +248,8 @@ pub fn getdel(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     let key = args.get(1);
     if get_generic(ctx.db, ctx.out, key) && ctx.db.remove(key).is_some() {
         ctx.dirty += 1;
+        ctx.notify(notify::GENERIC, "del", key);
+        ctx.propagate_instead(&[b"DEL", key]);
     }
 }
 
@@ -244,6 +260,7 @@ pub fn getset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     }
     ctx.db.set(key, Value::string(args.get(2)), false);
     ctx.dirty += 1;
+    ctx.notify(notify::STRING, "set", key);
 }
 
 pub fn mget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
@@ -269,6 +286,7 @@ fn mset_generic(ctx: &mut Ctx<'_, '_>, args: &Args<'_>, nx: bool) {
     }
     for j in (1..args.len()).step_by(2) {
         ctx.db.set(args.get(j), Value::string(args.get(j + 1)), false);
+        ctx.notify(notify::STRING, "set", args.get(j));
     }
     ctx.dirty += (args.len() as u64 - 1) / 2;
     if nx {
@@ -317,6 +335,7 @@ fn incr_decr(ctx: &mut Ctx<'_, '_>, key: &[u8], incr: i64) {
         }
     }
     ctx.dirty += 1;
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(value);
 }
 
@@ -377,6 +396,9 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         }
     }
     ctx.dirty += 1;
+    ctx.notify(notify::STRING, "incrbyfloat", key);
+    // Propagated as the result, so a replay cannot round differently.
+    ctx.propagate_instead(&[b"SET", key, &text, b"KEEPTTL"]);
     ctx.out.bulk(&text);
 }
 
@@ -427,6 +449,7 @@ pub fn append(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         }
     };
     ctx.dirty += 1;
+    ctx.notify(notify::STRING, "append", args.get(1));
     ctx.out.int(total as i64);
 }
 
@@ -482,6 +505,7 @@ pub fn setrange(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         }
     };
     ctx.dirty += 1;
+    ctx.notify(notify::STRING, "setrange", args.get(1));
     ctx.out.int(len as i64);
 }
 

@@ -29,13 +29,12 @@ use std::sync::Arc;
 
 use super::spec::CommandSpec;
 use super::{dispatch, ClientState, Ctx};
-use crate::cluster::route::{route, RequestFlags, Route};
+use crate::cluster::route::RequestFlags;
 use crate::keyspace::watch::WatchRegistry;
 use crate::keyspace::DbView;
 use crate::protocol::decode::{Args, OwnedArgs};
 use crate::protocol::reply::Reply;
-use crate::slot::key_hash_slot;
-use crate::state::{unix_time_ms, ServerState};
+use crate::state::ServerState;
 
 const EXECABORT_PREVIOUS: &str = "EXECABORT Transaction discarded because of previous errors.";
 
@@ -55,6 +54,11 @@ impl TxState {
     #[inline(always)]
     pub fn watching(&self) -> bool {
         self.watch.is_some()
+    }
+
+    /// Whether any queued command writes (CLIENT PAUSE WRITE then holds EXEC, as Redis does).
+    pub fn queues_writes(&self) -> bool {
+        self.queue.iter().any(|q| q.spec.has_flag("write") || q.spec.has_flag("may_replicate"))
     }
 }
 
@@ -232,32 +236,19 @@ pub fn intercept(
 }
 
 fn route_exec(server: &ServerState, client: &ClientState, out: &mut Reply) -> bool {
-    let Some(cluster) = &server.cluster else { return true };
-    let mut keys: Vec<(&[u8], u16)> = Vec::new();
-    let (mut is_write, mut asking) = (false, client.asking);
-    for q in &client.tx.queue {
-        let args = q.args.args();
-        q.spec.for_each_key_index(&args, |i, _| {
-            let key = args.get(i);
-            keys.push((key, key_hash_slot(key)));
-        });
-        is_write |= q.spec.has_flag("write");
-        asking |= q.spec.has_flag("asking");
-    }
-    if keys.is_empty() {
+    if server.cluster.is_none() {
         return true;
     }
-    let table = cluster.routing();
-    let flags = RequestFlags { is_write, asking, readonly: client.readonly, is_migrate: false };
-    let now = unix_time_ms();
-    let mut exists = |key: &[u8]| server.keyspace.lock_keys([key], 0, now).exists(key);
-    match route(&table, &keys, flags, &mut exists) {
-        Route::Local => true,
-        Route::Redirect(reply) => {
-            out.error(&reply);
-            false
-        }
+    let mut keys: Vec<(&[u8], u16)> = Vec::new();
+    let mut flags = RequestFlags { asking: client.asking, readonly: client.readonly, ..Default::default() };
+    for q in &client.tx.queue {
+        super::routing::keys_of(q.spec, &q.args.args(), &mut keys);
+        let own = super::routing::command_flags(q.spec);
+        flags.is_write |= own.is_write;
+        flags.asking |= own.asking;
+        flags.pubsub_shard |= own.pubsub_shard;
     }
+    super::routing::route_keys(server, &keys, flags, out)
 }
 
 /// After a write command changed something (`dirty > 0`): its keys count as modified for WATCH (Redis's
@@ -273,6 +264,21 @@ pub fn touch_written(server: &ServerState, view: &DbView<'_>, spec: &CommandSpec
     match spec.name {
         // Their deletions were reported key by key (`DbView::remove`): a missing key is no change.
         "del" | "unlink" => {}
+        // Consumer-group bookkeeping is not a change of the stream for WATCH in Redis 7.0 (no
+        // signalModifiedKey), except XGROUP CREATE ... MKSTREAM creating the key.
+        "xreadgroup"
+        | "xack"
+        | "xclaim"
+        | "xautoclaim"
+        | "xgroup|setid"
+        | "xgroup|destroy"
+        | "xgroup|createconsumer"
+        | "xgroup|delconsumer" => {}
+        "xgroup|create" => {
+            if (5..args.len()).any(|i| args.get(i).eq_ignore_ascii_case(b"mkstream")) {
+                touch(db, args.get(2));
+            }
+        }
         "move" if args.len() > 2 => {
             touch(db, args.get(1));
             if let Some(target) = db_arg(server, args.get(2)) {
@@ -291,8 +297,13 @@ pub fn touch_written(server: &ServerState, view: &DbView<'_>, spec: &CommandSpec
             }
             touch(target, args.get(2));
         }
+        // The written keys: a read-only source (SINTERSTORE's, ZUNIONSTORE's...) is not modified.
         _ => {
-            spec.for_each_key_index(args, |i, _| touch(db, args.get(i)));
+            spec.for_each_key_index(args, |i, ks| {
+                if !ks.flags.contains(&"RO") {
+                    touch(db, args.get(i))
+                }
+            });
         }
     }
 }

@@ -36,7 +36,8 @@ use std::path::{Path, PathBuf};
 
 pub use parse::{split_command_line, usage, CliAction, CommandLine, LoadOptions};
 pub use registry::{Access, Directive, Kind, DIRECTIVES};
-pub use settings::{LogLevel, MaxmemoryPolicy, Settings};
+pub use settings::{EncodingLimits, LogLevel, MaxmemoryPolicy, Settings};
+pub use special::notify;
 pub use store::{ConfigStore, SetOptions};
 pub use value::Value;
 

@@ -133,6 +133,7 @@ pub struct Settings {
     pub cluster_port: u16,
     pub cluster_require_full_coverage: bool,
     pub cluster_allow_reads_when_down: bool,
+    pub cluster_allow_pubsubshard_when_down: bool,
     /// `cluster-announce-*`: what this node tells peers about itself (empty / 0 = not set).
     pub cluster_announce_ip: String,
     pub cluster_announce_hostname: String,
@@ -141,6 +142,8 @@ pub struct Settings {
     /// `(seconds, changes)` snapshot points; empty disables RDB snapshots.
     pub save: Vec<(u64, u64)>,
     pub appendonly: bool,
+    /// The other append-only-file directives (`crate::aof`).
+    pub aof: AofSettings,
     /// Already clamped to 1..=500.
     pub hz: u32,
     pub tcp_backlog: u32,
@@ -167,6 +170,76 @@ pub struct Settings {
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// `client-output-buffer-limit pubsub`: past it a subscriber is disconnected.
     pub pubsub_output_limit: crate::config::value::ObufLimit,
+    /// `notify-keyspace-events` as class bits (`crate::config::special::notify`); 0 = off.
+    pub notify_keyspace_events: u32,
+    /// Compact-encoding thresholds of the collection types (Redis's listpack / intset limits).
+    pub encoding_limits: EncodingLimits,
+}
+
+/// `appendfsync`: when the append-only file is fsync'd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendFsync {
+    Always,
+    EverySec,
+    No,
+}
+
+/// The append-only-file directives besides `appendonly` (`crate::aof`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AofSettings {
+    pub appendfsync: AppendFsync,
+    pub appenddirname: String,
+    pub appendfilename: String,
+    /// 0 disables the automatic rewrite.
+    pub auto_aof_rewrite_percentage: u64,
+    pub auto_aof_rewrite_min_size: u64,
+    pub aof_load_truncated: bool,
+    pub aof_use_rdb_preamble: bool,
+}
+
+impl AofSettings {
+    /// `appendfsync` as Redis spells it.
+    pub fn appendfsync_name(&self) -> &'static str {
+        match self.appendfsync {
+            AppendFsync::Always => "always",
+            AppendFsync::EverySec => "everysec",
+            AppendFsync::No => "no",
+        }
+    }
+}
+
+/// When a collection leaves its compact encoding, as Redis's `*-max-listpack-*` / `set-max-intset-entries`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EncodingLimits {
+    /// `list-max-listpack-size`: positive = entries per node, negative = -1..-5 for 4..64 KiB per node.
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: u64,
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
+    pub stream_node_max_entries: u64,
+    pub stream_node_max_bytes: u64,
+    pub hll_sparse_max_bytes: u64,
+}
+
+impl Default for EncodingLimits {
+    /// Redis 7.0's defaults.
+    fn default() -> Self {
+        EncodingLimits {
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            stream_node_max_entries: 100,
+            stream_node_max_bytes: 4096,
+            hll_sparse_max_bytes: 3000,
+        }
+    }
 }
 
 impl Settings {
@@ -216,6 +289,7 @@ impl Settings {
             cluster_config_file: lossy(c.bytes_of("cluster-config-file")),
             cluster_require_full_coverage: c.bool_of("cluster-require-full-coverage"),
             cluster_allow_reads_when_down: c.bool_of("cluster-allow-reads-when-down"),
+            cluster_allow_pubsubshard_when_down: c.bool_of("cluster-allow-pubsubshard-when-down"),
             cluster_announce_ip: lossy(c.bytes_of("cluster-announce-ip")),
             cluster_announce_hostname: lossy(c.bytes_of("cluster-announce-hostname")),
             cluster_announce_port: u16::try_from(c.num_of("cluster-announce-port")).unwrap_or(0),
@@ -224,6 +298,19 @@ impl Settings {
             cluster_port: u16::try_from(c.num_of("cluster-port")).unwrap_or(0),
             save,
             appendonly: c.bool_of("appendonly"),
+            aof: AofSettings {
+                appendfsync: match c.enum_of("appendfsync") {
+                    1 => AppendFsync::Always,
+                    0 => AppendFsync::No,
+                    _ => AppendFsync::EverySec,
+                },
+                appenddirname: lossy(c.bytes_of("appenddirname")),
+                appendfilename: lossy(c.bytes_of("appendfilename")),
+                auto_aof_rewrite_percentage: unsigned("auto-aof-rewrite-percentage"),
+                auto_aof_rewrite_min_size: unsigned("auto-aof-rewrite-min-size"),
+                aof_load_truncated: c.bool_of("aof-load-truncated"),
+                aof_use_rdb_preamble: c.bool_of("aof-use-rdb-preamble"),
+            },
             hz: u32::try_from(c.num_of("hz")).unwrap_or(10),
             tcp_backlog: u32::try_from(c.num_of("tcp-backlog")).unwrap_or(511),
             tcp_keepalive: u32::try_from(c.num_of("tcp-keepalive")).unwrap_or(300),
@@ -245,6 +332,22 @@ impl Settings {
             pubsub_output_limit: match c.row("client-output-buffer-limit") {
                 Some(Value::ClientOutputBufferLimit(l)) => l[2],
                 _ => Default::default(),
+            },
+            notify_keyspace_events: match c.row("notify-keyspace-events") {
+                Some(Value::NotifyKeyspaceEvents(flags)) => *flags,
+                _ => 0,
+            },
+            encoding_limits: EncodingLimits {
+                list_max_listpack_size: c.num_of("list-max-listpack-size"),
+                list_compress_depth: unsigned("list-compress-depth"),
+                hash_max_listpack_entries: unsigned("hash-max-listpack-entries"),
+                hash_max_listpack_value: unsigned("hash-max-listpack-value"),
+                set_max_intset_entries: unsigned("set-max-intset-entries"),
+                zset_max_listpack_entries: unsigned("zset-max-listpack-entries"),
+                zset_max_listpack_value: unsigned("zset-max-listpack-value"),
+                stream_node_max_entries: unsigned("stream-node-max-entries"),
+                stream_node_max_bytes: unsigned("stream-node-max-bytes"),
+                hll_sparse_max_bytes: unsigned("hll-sparse-max-bytes"),
             },
         }
     }

@@ -24,6 +24,7 @@
 //! shard for a moment; `crate::memory` decides which keys go.
 
 pub mod dict;
+pub mod events;
 pub mod small_bytes;
 pub mod table;
 pub mod value;
@@ -121,6 +122,8 @@ pub struct Keyspace {
     active_expire: AtomicBool,
     /// WATCHed keys; told about every key change (see [`watch`]).
     pub watches: Arc<watch::WatchRegistry>,
+    /// Expired and evicted keys waiting to be announced as keyspace notifications (see [`events`]).
+    pub events: events::KeyEvents,
 }
 
 impl Keyspace {
@@ -144,6 +147,7 @@ impl Keyspace {
             access: AtomicU64::new(AccessPolicy::default().pack()),
             active_expire: AtomicBool::new(true),
             watches: Arc::default(),
+            events: Default::default(),
         }
     }
 
@@ -298,6 +302,7 @@ impl Keyspace {
                             if self.watches.active() {
                                 self.watches.touch(db, &key, || false);
                             }
+                            self.events.record(crate::config::notify::EXPIRED, "expired", db, &key);
                         }
                     }
                     rounds += 1;
@@ -431,8 +436,11 @@ impl Keyspace {
                 _ => return false,
             }
             let removed = sdb.evict(stats, table, key);
-            if removed.is_some() && self.watches.active() {
-                self.watches.touch(db, key, || false);
+            if removed.is_some() {
+                if self.watches.active() {
+                    self.watches.touch(db, key, || false);
+                }
+                self.events.record(crate::config::notify::EVICTED, "evicted", db, key);
             }
             removed
         };
@@ -463,6 +471,7 @@ impl Keyspace {
                         if self.watches.active() {
                             self.watches.touch((start_db + i) % n, &key, || false);
                         }
+                        self.events.record(crate::config::notify::EVICTED, "evicted", (start_db + i) % n, &key);
                         break;
                     }
                 }

@@ -2,10 +2,12 @@
 //!
 //! Strings keep Redis's three encodings because `OBJECT ENCODING` reports them and clients' tests check them:
 //! `int` (a canonical i64), `embstr` (at most 44 bytes, never modified in place) and `raw` (longer, or grown by
-//! APPEND / SETRANGE / SETBIT). The other data types join this enum as the data-type issue adds them.
+//! APPEND / SETRANGE / SETBIT). The collections are boxed (their structures live in `crate::types`), so an
+//! entry stays as small as a string's.
 
 use super::small_bytes::SmallBytes;
 use crate::num;
+use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// Longest string Redis stores as `embstr`.
 pub const EMBSTR_MAX_LEN: usize = 44;
@@ -18,6 +20,11 @@ pub enum Value {
     Str(SmallBytes),
     /// A string grown in place (APPEND, SETRANGE, SETBIT): always `raw`.
     Raw(Vec<u8>),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 /// The reply text for a type mismatch.
@@ -48,6 +55,11 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Str(_) | Value::Raw(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -57,6 +69,11 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(s) if s.len() <= EMBSTR_MAX_LEN => "embstr",
             Value::Str(_) | Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+            Value::Stream(s) => s.encoding(),
         }
     }
 
@@ -70,6 +87,7 @@ impl Value {
             Value::Int(n) => Some(digits.format(*n).as_bytes()),
             Value::Str(s) => Some(s.as_slice()),
             Value::Raw(v) => Some(v),
+            _ => None,
         }
     }
 
@@ -79,6 +97,7 @@ impl Value {
             Value::Int(n) => Some(itoa::Buffer::new().format(*n).len()),
             Value::Str(s) => Some(s.len()),
             Value::Raw(v) => Some(v.len()),
+            _ => None,
         }
     }
 
@@ -88,6 +107,7 @@ impl Value {
             Value::Raw(_) => {}
             Value::Int(n) => *self = Value::Raw(itoa::Buffer::new().format(*n).as_bytes().to_vec()),
             Value::Str(s) => *self = Value::Raw(s.as_slice().to_vec()),
+            _ => return None,
         }
         match self {
             Value::Raw(v) => Some(v),
@@ -101,6 +121,11 @@ impl Value {
             Value::Int(_) => 0,
             Value::Str(s) => s.heap_size(),
             Value::Raw(v) => v.capacity(),
+            Value::List(l) => std::mem::size_of::<List>() + l.heap_size(),
+            Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_size(),
+            Value::Set(s) => std::mem::size_of::<Set>() + s.heap_size(),
+            Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.heap_size(),
+            Value::Stream(s) => std::mem::size_of::<Stream>() + s.heap_size(),
         }
     }
 }

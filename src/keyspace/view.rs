@@ -14,6 +14,7 @@ use super::dict::Entry;
 use super::table::is_expired;
 use super::value::Value;
 use super::{AccessPolicy, Keyspace, Shard, ShardDb, SHARD_COUNT};
+use crate::config::notify;
 use crate::slot::key_hash_slot;
 
 pub struct DbView<'k> {
@@ -161,6 +162,7 @@ impl<'k> DbView<'k> {
             if watches.active() {
                 watches.touch(db, key, || false);
             }
+            keyspace.events.record(crate::config::notify::EXPIRED, "expired", db, key);
         }
         (sdb, stats, table)
     }
@@ -224,6 +226,7 @@ impl<'k> DbView<'k> {
     /// The live value for `key`, counted as a keyspace hit or miss (Redis's `lookupKeyRead`).
     pub fn get_read(&mut self, key: &[u8]) -> Option<&mut Value> {
         let toucher = self.toucher();
+        let (keyspace, db) = (self.keyspace, self.db);
         let (sdb, stats, table) = self.live(key);
         match sdb.tables[table].peek_mut(key) {
             Some(e) => {
@@ -233,6 +236,7 @@ impl<'k> DbView<'k> {
             }
             None => {
                 stats.keyspace_misses += 1;
+                keyspace.events.record(notify::KEY_MISS, "keymiss", db, key);
                 None
             }
         }
@@ -259,6 +263,7 @@ impl<'k> DbView<'k> {
         } else {
             toucher.init(t.insert_new(key, value));
             sdb.keys += 1;
+            self.keyspace.events.record(notify::NEW, "new", self.db, key);
             true
         }
     }
@@ -266,6 +271,7 @@ impl<'k> DbView<'k> {
     /// Inserts a key the caller knows is absent (checked with `exists` under the same lock).
     pub fn insert_new(&mut self, key: &[u8], value: Value) -> &mut Entry {
         let toucher = self.toucher();
+        self.keyspace.events.record(notify::NEW, "new", self.db, key);
         let (sdb, _, table) = self.live(key);
         sdb.keys += 1;
         let e = sdb.tables[table].insert_new(key, value);
@@ -300,6 +306,7 @@ impl<'k> DbView<'k> {
         if volatile {
             sdb.volatile += 1;
         }
+        self.keyspace.events.record(notify::NEW, "new", self.db, key);
     }
 
     /// The expiry of `key`: None if absent, Some(0) if it has none, else the unix-ms deadline.

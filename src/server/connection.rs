@@ -30,6 +30,8 @@ use crate::protocol::decode::{Args, Decoded, Limits, RequestDecoder};
 use crate::protocol::reply::{Protocol, Reply};
 use crate::state::{unix_time_ms, ServerState, ServerStats};
 
+use super::blocked;
+
 /// Initial read buffer; it grows for large requests and shrinks back after them.
 const READ_CHUNK: usize = 16 * 1024;
 /// Output buffers larger than this are released after being written, so an idle client holds little memory.
@@ -70,7 +72,7 @@ impl Drop for Registered<'_> {
     }
 }
 
-fn resp_of(out: &Reply) -> u8 {
+pub(super) fn resp_of(out: &Reply) -> u8 {
     if out.proto == Protocol::Resp3 {
         3
     } else {
@@ -155,7 +157,23 @@ async fn run(
         client.io.qbuf = rbuf.len();
         client.io.qbuf_free = rbuf.capacity() - rbuf.len();
         // Ordinary commands run in `run_batch`; it stops at a command that needs the slow path.
-        while let Some(consumed) = run_batch(state, client, &mut out, &mut decoder, &rbuf, &mut start, &limits) {
+        while let Some(next) = run_batch(state, client, &mut out, &mut decoder, &rbuf, &mut start, &limits) {
+            let consumed = match next {
+                Next::Slow(consumed) => consumed,
+                Next::Blocked(consumed) => {
+                    // The command ran and asked to block: park until it replies.
+                    let args = decoder.args(&rbuf[start..]);
+                    if let Some(request) = client.block.take() {
+                        flush(stream, state, &mut out, &mut out_peak).await?;
+                        let parked = blocked::serve_blocked(stream, state, client, handle, &mut out, args, request);
+                        if let blocked::Unblocked::Gone = Box::pin(parked).await {
+                            return Ok(());
+                        }
+                    }
+                    start += consumed;
+                    continue;
+                }
+            };
             let args = decoder.args(&rbuf[start..]);
             let held_qbuf = rbuf.len() - start - consumed;
             // Boxed: the rare path's state machine stays out of this loop's.
@@ -168,6 +186,13 @@ async fn run(
             if run_it {
                 let mark = out.buf.len();
                 dispatch::execute(state, client, &mut out, args);
+                if let Some(request) = client.block.take() {
+                    flush(stream, state, &mut out, &mut out_peak).await?;
+                    let parked = blocked::serve_blocked(stream, state, client, handle, &mut out, args, request);
+                    if let blocked::Unblocked::Gone = Box::pin(parked).await {
+                        return Ok(());
+                    }
+                }
                 after_command(client, handle, &mut out, mark, &args);
             } else if client.monitor {
                 take_monitor_output(client, handle, &mut out);
@@ -206,6 +231,8 @@ async fn run(
         publish(client, &rbuf, &out, out_peak);
         // `flush`, written out here: this is the path every request takes.
         if !out.buf.is_empty() {
+            // The AOF: no reply acknowledges a write before it is written (and fsync'd with appendfsync always).
+            crate::aof::before_reply(state).await;
             stream.write_all(&out.buf).await?;
             ServerStats::add(&state.stats.net_output_bytes, out.buf.len() as u64);
             out.buf.clear();
@@ -240,6 +267,7 @@ async fn flush(stream: &mut TcpStream, state: &ServerState, out: &mut Reply, pea
         return Ok(());
     }
     *peak = (*peak).max(out.buf.len());
+    crate::aof::before_reply(state).await;
     stream.write_all(&out.buf).await?;
     ServerStats::add(&state.stats.net_output_bytes, out.buf.len() as u64);
     out.buf.clear();
@@ -267,7 +295,7 @@ fn gate(state: &ServerState, client: &ClientState, args: &Args<'_>) -> Gate {
     if !client.authenticated && !spec.has_flag("no_auth") {
         return Gate::Run;
     }
-    let writes = spec.has_flag("write") || spec.has_flag("may_replicate");
+    let writes = is_write(client, spec);
     if client.monitor {
         return if writes || spec.has_flag("readonly") { Gate::Reject(spec) } else { Gate::Run };
     }
@@ -277,6 +305,12 @@ fn gate(state: &ServerState, client: &ClientState, args: &Args<'_>) -> Gate {
         PauseMode::Write if writes => Gate::Wait(spec),
         PauseMode::Write => Gate::Run,
     }
+}
+
+/// Whether CLIENT PAUSE WRITE holds this command: writes, and EXEC of a transaction that queued writes.
+fn is_write(client: &ClientState, spec: &CommandSpec) -> bool {
+    let writes = |spec: &CommandSpec| spec.has_flag("write") || spec.has_flag("may_replicate");
+    writes(spec) || (spec.name == "exec" && client.multi.is_some() && client.tx.queues_writes())
 }
 
 /// The table entry the dispatcher would run, without writing any error.
@@ -318,6 +352,14 @@ fn apply_reply_mode(client: &mut ClientState, out: &mut Reply, mark: usize, args
 /// Decodes and runs the commands in `rbuf[*start..]` while they need nothing special (no pause in force, not
 /// a MONITOR client, replies on): one test per command. Returns the length of the command at `*start` that
 /// needs the slow path (decoded, not run), or None when the buffer is used up or the client must close.
+/// Why [`run_batch`] stopped before the end of the input.
+enum Next {
+    /// This command (of `usize` bytes) needs the slow path; it has not run.
+    Slow(usize),
+    /// This command ran and asked to block ([`crate::blocking`]); its bytes are still unconsumed.
+    Blocked(usize),
+}
+
 fn run_batch(
     state: &ServerState,
     client: &mut ClientState,
@@ -326,7 +368,7 @@ fn run_batch(
     rbuf: &[u8],
     start: &mut usize,
     limits: &Limits,
-) -> Option<usize> {
+) -> Option<Next> {
     loop {
         let pending = &rbuf[*start..];
         if pending.is_empty() {
@@ -335,10 +377,13 @@ fn run_batch(
         match decoder.decode(pending, limits, !client.authenticated) {
             Ok(Decoded::Command { consumed }) => {
                 if client.monitor | (client.reply != 0) || state.clients.pause_active() {
-                    return Some(consumed);
+                    return Some(Next::Slow(consumed));
                 }
                 let args = decoder.args(pending);
                 dispatch::execute(state, client, out, args);
+                if client.block.is_some() {
+                    return Some(Next::Blocked(consumed));
+                }
                 if client.reply != 0 {
                     // CLIENT REPLY OFF or SKIP just ran (and wrote nothing): move SKIP along.
                     let end = out.buf.len();
@@ -402,7 +447,8 @@ async fn before_command(
                     let held = (spec.name, args.iter().map(<[u8]>::len).sum());
                     client.publish_held(resp_of(out), flag::BLOCKED, held);
                     let _counted = state.clients.postponed();
-                    wait_while_paused(state, handle, spec).await;
+                    let writes = is_write(client, spec);
+                    wait_while_paused(state, handle, writes).await;
                     if handle.is_killed() {
                         return Ok(Before::Killed);
                     }
@@ -433,7 +479,7 @@ fn after_command(client: &mut ClientState, handle: &ClientHandle, out: &mut Repl
 }
 
 /// Hands a PAUSE-held command back once the pause no longer covers it, or the client is killed.
-async fn wait_while_paused(state: &ServerState, handle: &ClientHandle, spec: &CommandSpec) {
+async fn wait_while_paused(state: &ServerState, handle: &ClientHandle, writes: bool) {
     let mut changes = state.clients.watch_pause();
     loop {
         let now = unix_time_ms();
@@ -441,7 +487,7 @@ async fn wait_while_paused(state: &ServerState, handle: &ClientHandle, spec: &Co
         let held = match mode {
             PauseMode::Off => false,
             PauseMode::All => true,
-            PauseMode::Write => spec.has_flag("write") || spec.has_flag("may_replicate"),
+            PauseMode::Write => writes,
         };
         if !held || handle.is_killed() {
             return;

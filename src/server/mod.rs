@@ -5,6 +5,7 @@
 //! The cron (active expiry, incremental rehash) runs on its own thread and takes each shard lock only for a
 //! short sampling round, so it never stalls the clients the way a long cron pass on the event loop would.
 
+mod blocked;
 pub mod connection;
 pub mod log;
 
@@ -127,6 +128,7 @@ fn spawn_cron(state: Arc<ServerState>) -> std::thread::JoinHandle<()> {
                 // dataset a failover is copying.
                 if state.clients.pause_at(now_ms).0 == crate::clients::PauseMode::Off {
                     state.keyspace.active_expire_cycle(now_ms, started + period / 4);
+                    crate::notify::deliver_pending(&state);
                     // INFO expire_cycle_cpu_milliseconds and the `expire-cycle` latency event.
                     crate::stats::record_expire_cycle(&state, started.elapsed().as_micros() as u64);
                 }
@@ -135,6 +137,10 @@ fn spawn_cron(state: Arc<ServerState>) -> std::thread::JoinHandle<()> {
                 if period_ms >= 100 || cron_loops.is_multiple_of(100 / period_ms) {
                     crate::stats::sample_rates(&state, now_ms);
                 }
+                // BGSAVE completion and the `save` schedule.
+                crate::rdb::snapshot::cron(&state, now_ms);
+                // AOF: CONFIG SET appendonly, finished and automatic rewrites.
+                crate::aof::cron(&state, now_ms);
                 cron_loops = cron_loops.wrapping_add(1);
                 if let Some(rest) = period.checked_sub(started.elapsed()) {
                     std::thread::sleep(rest);
@@ -172,6 +178,7 @@ fn open_cluster(settings: &crate::config::Settings) -> Result<Arc<crate::cluster
             node_timeout_ms: settings.cluster_node_timeout_ms,
             require_full_coverage: settings.cluster_require_full_coverage,
             allow_reads_when_down: settings.cluster_allow_reads_when_down,
+            allow_pubsubshard_when_down: settings.cluster_allow_pubsubshard_when_down,
             announce_ip: settings.cluster_announce_ip.clone(),
             announce_hostname: settings.cluster_announce_hostname.clone(),
         },
@@ -201,13 +208,30 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
         }
     }
     let state = state_inner;
+    if let Some(c) = &state.cluster {
+        let w = Arc::downgrade(&state);
+        c.on_slot_ownership_change(move || {
+            if let Some(s) = w.upgrade() {
+                s.blocking.wake_all()
+            }
+        });
+    }
     banner(&state, settings.always_show_logo);
     let unused = state.config.accepted_but_unused();
     if !unused.is_empty() {
         tracing::warn!("accepted, no effect yet: {}", unused.join(", "));
     }
-    if !settings.save.is_empty() {
-        tracing::warn!("RDB snapshots are not implemented yet: the 'save' schedule has no effect");
+    // The snapshot is loaded before listening; a corrupt file stops the start (logged with its offset).
+    // With appendonly yes the append-only file is the dataset (Redis loads only it); it starts appending here.
+    if settings.appendonly {
+        crate::aof::load::load_at_startup(&state).map_err(|e| {
+            tracing::warn!("{e}");
+            StartError(e)
+        })?;
+    } else {
+        crate::rdb::snapshot::load_at_startup(&state).map_err(StartError)?;
+        // Idle until `CONFIG SET appendonly yes`.
+        crate::aof::spawn_writer(&state);
     }
     runtime.block_on(async {
         let signals = Signals::install();
@@ -258,14 +282,16 @@ pub fn run(config: Arc<ConfigStore>, config_file: Option<String>) -> Result<(), 
         tracing::info!("Ready to accept connections");
         let mode = wait_for_shutdown(&state, signals).await;
         tracing::info!("User requested shutdown...");
-        if mode != ShutdownMode::NoSave && !state.config.snapshot().save.is_empty() {
-            tracing::warn!("Not saving a snapshot: RDB persistence is not implemented yet");
-        }
+        // The cron stops first, so no scheduled BGSAVE starts while the final snapshot is written.
+        let _ = cron.join();
+        let save =
+            mode == ShutdownMode::Save || (mode == ShutdownMode::Default && !state.config.snapshot().save.is_empty());
+        crate::aof::shutdown(&state);
+        let _ = crate::rdb::snapshot::shutdown(&state, save);
         if let Some(pidfile) = &state.config.snapshot().pidfile {
             tracing::info!("Removing the pid file.");
             let _ = std::fs::remove_file(pidfile);
         }
-        let _ = cron.join();
         tracing::info!("Redis is now ready to exit, bye bye...");
         Ok(())
     })?;

@@ -105,6 +105,55 @@ pub fn membership(sim: &Sim, members: &[usize]) -> Result<(), String> {
     Ok(())
 }
 
+/// Every member knows every other member by its real id (nodes outside `members` are not looked at).
+pub fn members_know_each_other(sim: &Sim, members: &[usize]) -> Result<(), String> {
+    for &i in members {
+        for &j in members {
+            if !sim.knows(i, j) {
+                let how = sim.flags_seen(i, j).map_or("unknown".to_string(), |f| format!("flags {f:#x}"));
+                return Err(format!("node {i} does not know node {j} ({how})"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Nodes a member knows that are not members (made-up ids from forged gossip, which Redis adds as they come)
+/// never proved themselves: none answered under its id (each is NOADDR, or never sent a PONG), none owns a
+/// slot, none is a member's primary.
+pub fn strangers_unverified(sim: &Sim, members: &[usize]) -> Result<(), String> {
+    let ids: Vec<NodeId> = members.iter().map(|&j| sim.id(j)).collect();
+    for &i in members {
+        let s = sim.state(i);
+        for n in s.nodes.values().filter(|n| !ids.contains(&n.id)) {
+            if !n.has(flags::NOADDR) && n.pong_received_ms != 0 {
+                return Err(format!("node {i} got a PONG from stranger {:?} ({})", n.id, n.flag_names()));
+            }
+            if s.slot_count_of(&n.id) > 0 {
+                return Err(format!("node {i} maps slots to stranger {:?}", n.id));
+            }
+            if s.me().primary == Some(n.id) {
+                return Err(format!("node {i} replicates stranger {:?}", n.id));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// No member flags another member PFAIL or FAIL (nodes outside `members` are not looked at).
+pub fn no_failures_among(sim: &Sim, members: &[usize]) -> Result<(), String> {
+    let ids: Vec<NodeId> = members.iter().map(|&j| sim.id(j)).collect();
+    for &i in members {
+        for n in sim.state(i).nodes.values().filter(|n| ids.contains(&n.id)) {
+            if n.has(flags::PFAIL | flags::FAIL) {
+                let j = sim.index_of(&n.id).map_or("?".to_string(), |j| j.to_string());
+                return Err(format!("node {i} flags node {j} {}", n.flag_names()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// No node has a handshake left over.
 pub fn no_handshakes(sim: &Sim, members: &[usize]) -> Result<(), String> {
     for &i in members {
