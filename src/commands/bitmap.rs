@@ -492,7 +492,7 @@ mod field {
     /// `i1`..`i64` or `u1`..`u63`, lower-case prefix, read as a C string (Redis's
     /// `getBitfieldTypeFromArgument`).
     pub fn parse_type(arg: &[u8]) -> Option<(bool, u32)> {
-        let arg = super::super::string::cstr(arg);
+        let arg = super::super::args::c_str(arg);
         let signed = match arg.first()? {
             b'i' => true,
             b'u' => false,

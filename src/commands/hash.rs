@@ -428,32 +428,6 @@ fn hrandfield_count(ctx: &mut Ctx<'_, '_>, key: &[u8], count: i64, withvalues: b
 // HSCAN (and the option parsing SSCAN shares)
 // ---------------------------------------------------------------------------------------------------------
 
-/// Redis's `parseScanCursorOrReply`: strtoul over the whole C string, no leading blank, no overflow; a `-`
-/// negates modulo 2^64 as strtoul does.
-pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let s = super::string::cstr(arg);
-    let Some(&first) = s.first() else { return Some(0) };
-    if matches!(first, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        return None;
-    }
-    let (negative, digits) = match first {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(if negative { v.wrapping_neg() } else { v })
-}
-
 /// Parsed HSCAN / SSCAN options.
 pub(crate) struct ScanOpts<'a> {
     pub count: usize,
@@ -499,7 +473,7 @@ pub(crate) fn empty_scan(out: &mut Reply) {
 }
 
 pub fn hscan(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
-    let Some(cursor) = parse_cursor(args.get(2)) else {
+    let Some(cursor) = super::args::scan_cursor(args.get(2)) else {
         return ctx.out.error(INVALID_CURSOR);
     };
     let Some(h) = read_or_reply(ctx.db, ctx.out, args.get(1), empty_scan) else { return };
@@ -536,13 +510,13 @@ mod tests {
 
     #[test]
     fn scan_cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1x"), None);
-        assert_eq!(parse_cursor(b"-"), None);
+        assert_eq!(super::args::scan_cursor(b""), Some(0));
+        assert_eq!(super::args::scan_cursor(b"+7"), Some(7));
+        assert_eq!(super::args::scan_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(super::args::scan_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(super::args::scan_cursor(b"18446744073709551616"), None);
+        assert_eq!(super::args::scan_cursor(b" 1"), None);
+        assert_eq!(super::args::scan_cursor(b"1x"), None);
+        assert_eq!(super::args::scan_cursor(b"-"), None);
     }
 }

@@ -63,15 +63,10 @@ const OBJECT_HELP: &[&str] = &[
 // Helpers
 // ---------------------------------------------------------------------------------------------------------
 
-/// The part of `arg` before its first NUL byte: what Redis sees when it treats an argument as a C string.
-fn c_str(arg: &[u8]) -> &[u8] {
-    arg.iter().position(|&b| b == 0).map_or(arg, |end| &arg[..end])
-}
-
 /// Writes the error `prefix` followed by client-supplied bytes (cut at NUL, CR/LF made spaces), byte for byte
 /// even when they are not UTF-8.
 fn error_with_bytes(out: &mut Reply, prefix: &str, tail: &[u8]) {
-    let tail = c_str(tail);
+    let tail = args::c_str(tail);
     if let Ok(text) = std::str::from_utf8(tail) {
         out.error(&format!("{prefix}{text}"));
         return;
@@ -511,36 +506,9 @@ pub fn keys(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
     list.write(ctx.out);
 }
 
-/// Redis's `parseScanCursorOrReply`: `strtoul(s, &end, 10)` must consume the whole C string, the first byte
-/// must not be a blank, and the value must not overflow. A leading `-` negates modulo 2^64, as strtoul does.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let s = c_str(arg);
-    let Some(&first) = s.first() else { return Some(0) };
-    if matches!(first, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        return None;
-    }
-    let (negative, digits) = match first {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        // No digits: strtoul stops at the sign, which is then left unconsumed.
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(if negative { v.wrapping_neg() } else { v })
-}
-
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 pub fn scan(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
-    let Some(cursor) = parse_cursor(args.get(1)) else {
+    let Some(cursor) = args::scan_cursor(args.get(1)) else {
         ctx.out.error(INVALID_CURSOR);
         return;
     };
@@ -562,7 +530,7 @@ pub fn scan(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
             let p = args.get(i + 1);
             pattern = if p == b"*" { None } else { Some(p) };
         } else if args::is(opt, "type") && has_value {
-            type_name = Some(c_str(args.get(i + 1)));
+            type_name = Some(args::c_str(args.get(i + 1)));
         } else {
             ctx.out.error(errors::SYNTAX);
             return;
@@ -701,16 +669,16 @@ mod tests {
 
     #[test]
     fn cursor_parsing_follows_strtoul() {
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
-        assert_eq!(parse_cursor(b"5\0abc"), Some(5));
-        assert_eq!(parse_cursor(b"\0"), Some(0));
+        assert_eq!(args::scan_cursor(b""), Some(0));
+        assert_eq!(args::scan_cursor(b"0"), Some(0));
+        assert_eq!(args::scan_cursor(b"+7"), Some(7));
+        assert_eq!(args::scan_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(args::scan_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(args::scan_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(args::scan_cursor(b"5\0abc"), Some(5));
+        assert_eq!(args::scan_cursor(b"\0"), Some(0));
         for bad in [&b"18446744073709551616"[..], b"-18446744073709551616", b" 0", b"0 ", b"\t1", b"-", b"+", b"0x1"] {
-            assert_eq!(parse_cursor(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(args::scan_cursor(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 

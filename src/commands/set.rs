@@ -20,8 +20,7 @@
 //!   does (there is no `smove` event).
 
 use super::hash::{
-    distinct_indices, empty_scan, parse_cursor, random_count, scan_opts, Found, MAX_RANDOM_REPLY,
-    RANDOM_REPLY_TOO_LARGE,
+    distinct_indices, empty_scan, random_count, scan_opts, Found, MAX_RANDOM_REPLY, RANDOM_REPLY_TOO_LARGE,
 };
 use super::string::keyword;
 use super::{errors, Ctx};
@@ -581,7 +580,7 @@ pub fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
 // ---------------------------------------------------------------------------------------------------------
 
 pub fn sscan(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
-    let Some(cursor) = parse_cursor(args.get(2)) else {
+    let Some(cursor) = super::args::scan_cursor(args.get(2)) else {
         return ctx.out.error("ERR invalid cursor");
     };
     let Some(set) = read_or_reply(ctx.db, ctx.out, args.get(1), empty_scan) else { return };

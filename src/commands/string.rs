@@ -23,14 +23,9 @@ use crate::propagate::Propagate;
 use crate::protocol::decode::Args;
 use crate::protocol::reply::Reply;
 
-/// An argument as C sees it: everything before the first NUL byte.
-pub(crate) fn cstr(arg: &[u8]) -> &[u8] {
-    arg.iter().position(|&b| b == 0).map_or(arg, |n| &arg[..n])
-}
-
 /// Case-insensitive keyword match with C-string semantics (Redis's `strcasecmp(arg->ptr, kw)`).
 pub(crate) fn keyword(arg: &[u8], kw: &str) -> bool {
-    cstr(arg).eq_ignore_ascii_case(kw.as_bytes())
+    args::c_str(arg).eq_ignore_ascii_case(kw.as_bytes())
 }
 
 /// The configured `proto-max-bulk-len`: the longest string a command may create.

@@ -2,7 +2,8 @@
 //! XCLAIM and XAUTOCLAIM, with Redis 7.0's checks, in its order.
 
 use super::{bulk_id, error_bytes, id_arg, interval_arg, lookup, nogroup_error, reply_entry, Lookup};
-use crate::commands::string::{cstr, keyword};
+use crate::commands::args::c_str as cstr;
+use crate::commands::string::keyword;
 use crate::commands::{args, errors, Ctx};
 use crate::keyspace::{DbView, Value};
 use crate::notify::class;

@@ -1,7 +1,8 @@
 //! XINFO STREAM [FULL [COUNT n]], GROUPS, CONSUMERS and HELP, field by field as Redis 7.0.15.
 
 use super::{bulk_id, error_bytes, lookup, nogroup_error, reply_entry, Lookup};
-use crate::commands::string::{cstr, keyword};
+use crate::commands::args::c_str as cstr;
+use crate::commands::string::keyword;
 use crate::commands::{args, errors, Ctx};
 use crate::keyspace::DbView;
 use crate::protocol::decode::Args;

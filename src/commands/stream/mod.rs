@@ -30,7 +30,8 @@ pub use groups::{
 pub use info::{xinfo_consumers, xinfo_groups, xinfo_help, xinfo_stream};
 pub use read::{xread, xreadgroup};
 
-use super::string::{cstr, keyword};
+use super::args::c_str as cstr;
+use super::string::keyword;
 use super::{args, errors, Ctx};
 use crate::keyspace::{DbView, Value};
 use crate::notify::class;

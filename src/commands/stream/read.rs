@@ -10,7 +10,8 @@
 
 use super::{bulk_id, id_arg, lookup, nogroup_error, reply_entry, Lookup};
 use crate::blocking::{BlockRequest, TimeoutReply};
-use crate::commands::string::{cstr, keyword};
+use crate::commands::args::c_str as cstr;
+use crate::commands::string::keyword;
 use crate::commands::{args, errors, Ctx};
 use crate::notify::class;
 use crate::propagate::Propagate;

@@ -226,29 +226,9 @@ fn random_with_count(out: &mut crate::protocol::reply::Reply, z: &ZSet, l: i64, 
     }
 }
 
-/// A SCAN cursor as Redis reads it: C's `strtoul` over the C string, no leading blank, nothing after it.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let text = arg.iter().position(|&b| b == 0).map_or(arg, |n| &arg[..n]);
-    if text.first().is_some_and(|b| b.is_ascii_whitespace() || *b == 0x0b) {
-        return None;
-    }
-    let mut buf = Vec::with_capacity(text.len() + 1);
-    buf.extend_from_slice(text);
-    buf.push(0);
-    let mut end: *mut libc::c_char = std::ptr::null_mut();
-    // SAFETY: `buf` is NUL-terminated and outlives the call; errno is thread-local.
-    let (v, errno) = unsafe {
-        *libc::__errno_location() = 0;
-        let v = libc::strtoul(buf.as_ptr().cast(), &mut end, 10);
-        (v, *libc::__errno_location())
-    };
-    let consumed = (end as usize).wrapping_sub(buf.as_ptr() as usize);
-    (consumed == text.len() && errno != libc::ERANGE).then_some(v)
-}
-
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 pub fn zscan(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
-    let Some(cursor) = parse_cursor(args.get(2)) else {
+    let Some(cursor) = super::super::args::scan_cursor(args.get(2)) else {
         ctx.out.error("ERR invalid cursor");
         return;
     };
@@ -311,21 +291,5 @@ pub fn zscan(ctx: &mut Ctx<'_, '_>, args: Args<'_>) {
         text.clear();
         crate::num::push_f64_g17(&mut text, s);
         ctx.out.bulk(&text);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_cursor;
-
-    #[test]
-    fn cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"12\0x"), Some(12));
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1x"), None);
-        assert_eq!(parse_cursor(b"99999999999999999999"), None);
     }
 }

@@ -17,7 +17,6 @@
 //! which RDB type to write.
 
 pub mod packed;
-pub mod packed_front;
 pub mod range;
 pub mod tree;
 
