@@ -18,6 +18,10 @@
 //!   the re-blocked retry runs once more.
 //! - Routing changes (a slot moved away) wake everybody ([`BlockingRegistry::wake_all`]): their retries answer
 //!   `-MOVED` as Redis does for clients blocked on keys of a slot it lost.
+//! - Redis serves blocked clients before the client whose write readied their keys gets its reply or runs its
+//!   next command (`handleClientsBlockedOnKeys` runs right after the command). So that `RPUSH l x` followed by
+//!   `EXISTS l` (pipelined or not) sees what Redis shows, the writer waits until the wakes in flight have been
+//!   retried ([`BlockingRegistry::settle`]), bounded by [`SETTLE_LIMIT`] so a slow waiter cannot stall it.
 //!
 //! The registry lock is held only to edit queues and pick whom to notify; no command runs under it.
 
@@ -102,12 +106,17 @@ pub fn parse_timeout(out: &mut Reply, arg: &[u8], in_seconds: bool, now_ms: u64)
     Some(now_ms.saturating_add(millis as u64))
 }
 
+/// How long a writer waits at most for the clients it woke to be served (see [`BlockingRegistry::settle`]).
+pub const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// One blocked client's place in the queues.
 pub struct Waiter {
     pub client_id: u64,
     db: usize,
     keys: Vec<Vec<u8>>,
     notify: tokio::sync::Notify,
+    /// Woken and not yet retried: counted once in [`BlockingRegistry`]'s `in_flight`.
+    signalled: std::sync::atomic::AtomicBool,
 }
 
 impl Waiter {
@@ -123,6 +132,14 @@ impl Waiter {
     pub fn db(&self) -> usize {
         self.db
     }
+
+    /// Wakes this waiter, counting the wake as in flight unless one already is.
+    fn wake(&self, in_flight: &AtomicUsize) {
+        if !self.signalled.swap(true, Ordering::AcqRel) {
+            in_flight.fetch_add(1, Ordering::AcqRel);
+        }
+        self.notify.notify_one();
+    }
 }
 
 type Queues = HashMap<(usize, Vec<u8>), VecDeque<Arc<Waiter>>>;
@@ -135,6 +152,10 @@ pub struct BlockingRegistry {
     queues: Mutex<Queues>,
     /// Every registered waiter, for [`BlockingRegistry::wake_all`].
     all: Mutex<Vec<Arc<Waiter>>>,
+    /// Waiters woken and not yet done with their retry.
+    in_flight: AtomicUsize,
+    /// Signalled when `in_flight` drops.
+    settled: tokio::sync::Notify,
 }
 
 impl BlockingRegistry {
@@ -157,7 +178,13 @@ impl BlockingRegistry {
                 unique.push(k.clone());
             }
         }
-        let waiter = Arc::new(Waiter { client_id, db, keys: unique, notify: tokio::sync::Notify::new() });
+        let waiter = Arc::new(Waiter {
+            client_id,
+            db,
+            keys: unique,
+            notify: tokio::sync::Notify::new(),
+            signalled: Default::default(),
+        });
         {
             let mut queues = self.queues.lock();
             for k in &waiter.keys {
@@ -169,8 +196,10 @@ impl BlockingRegistry {
         waiter
     }
 
-    /// Takes a client out of every line it stood in.
+    /// Takes a client out of every line it stood in (releasing a wake it did not take).
     pub fn unregister(&self, waiter: &Arc<Waiter>) {
+        let pending = self.take_wake(waiter);
+        self.retried(pending);
         {
             let mut queues = self.queues.lock();
             for k in &waiter.keys {
@@ -190,12 +219,45 @@ impl BlockingRegistry {
         }
     }
 
-    /// A key may have become able to serve its waiters: wakes the first one.
-    pub fn signal(&self, db: usize, key: &[u8]) {
+    /// A key may have become able to serve its waiters: wakes the first one. True if somebody was woken.
+    pub fn signal(&self, db: usize, key: &[u8]) -> bool {
         let queues = self.queues.lock();
-        // The lookup key must be owned; build it only when somebody waits in this db at all.
-        if let Some(first) = queues.get(&(db, key.to_vec())).and_then(|q| q.front()) {
-            first.notify.notify_one();
+        match queues.get(&(db, key.to_vec())).and_then(|q| q.front()) {
+            Some(first) => {
+                first.wake(&self.in_flight);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Called by a woken waiter when it takes the wake (before retrying); hand the result to
+    /// [`BlockingRegistry::retried`] once the retry and its pass-on are done.
+    pub fn take_wake(&self, waiter: &Waiter) -> bool {
+        waiter.signalled.swap(false, Ordering::AcqRel)
+    }
+
+    /// The retry of a wake taken with [`BlockingRegistry::take_wake`] is over.
+    pub fn retried(&self, counted: bool) {
+        if counted {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            self.settled.notify_waiters();
+        }
+    }
+
+    /// Waits until no woken client is still to be served, or [`SETTLE_LIMIT`] passed.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
+        loop {
+            let changed = self.settled.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return;
+            }
         }
     }
 
@@ -215,7 +277,7 @@ impl BlockingRegistry {
                 None => q.front(),
             };
             if let Some(next) = next {
-                next.notify.notify_one();
+                next.wake(&self.in_flight);
             }
         }
     }
@@ -223,7 +285,7 @@ impl BlockingRegistry {
     /// Wakes every blocked client (the routing table changed: their keys may have moved to another node).
     pub fn wake_all(&self) {
         for w in self.all.lock().iter() {
-            w.notify.notify_one();
+            w.wake(&self.in_flight);
         }
     }
 }
@@ -264,7 +326,7 @@ mod tests {
         let a = reg.register(1, 0, &keys(&["k"]));
         let b = reg.register(2, 0, &keys(&["k", "other"]));
         assert!(reg.is_active());
-        reg.signal(0, b"k");
+        assert!(reg.signal(0, b"k"));
         // `a` holds a permit; `b` does not.
         tokio::time::timeout(std::time::Duration::from_secs(1), a.notified()).await.expect("a woken");
         assert!(tokio::time::timeout(std::time::Duration::from_millis(20), b.notified()).await.is_err());

@@ -196,3 +196,41 @@ fn swapdb_serves_clients_blocked_on_the_swapped_in_keys() {
     swapdb_serves(&Server::shoal(&[]));
     swapdb_serves(&Server::redis(&[]));
 }
+
+/// Redis serves blocked clients right after the command that readied their keys, before the writer's next
+/// command: a pipelined `RPUSH` + `EXISTS` sees the list already taken, and so does a separate round trip.
+fn served_before_the_writer_goes_on(server: &Server) {
+    let mut producer = server.conn();
+    for round in 0..20 {
+        let mut waiters: Vec<Conn> = (0..2).map(|_| server.conn()).collect();
+        waiters[0].send_raw(&Conn::encode(&[b"BLPOP", b"hand-off", b"0"]));
+        wait_blocked(server, 1);
+        waiters[1].send_raw(&Conn::encode(&[b"BLMOVE", b"hand-off", b"second", b"LEFT", b"LEFT", b"0"]));
+        wait_blocked(server, 2);
+        if round % 2 == 0 {
+            let batch = [
+                Conn::encode(&[b"RPUSH", b"hand-off", b"a", b"b"]),
+                Conn::encode(&[b"EXISTS", b"hand-off"]),
+                Conn::encode(&[b"LRANGE", b"second", b"0", b"-1"]),
+            ]
+            .concat();
+            producer.send_raw(&batch);
+            assert_eq!(producer.read_reply(), b":2\r\n");
+            assert_eq!(producer.read_reply(), b":0\r\n", "round {round}: the pushed list was still there");
+            assert_eq!(producer.read_reply(), bulk_array(&["b"]));
+        } else {
+            assert_eq!(producer.call(&["RPUSH", "hand-off", "a", "b"]), b":2\r\n");
+            assert_eq!(producer.call(&["EXISTS", "hand-off"]), b":0\r\n", "round {round}");
+            assert_eq!(producer.call(&["LRANGE", "second", "0", "-1"]), bulk_array(&["b"]));
+        }
+        assert_eq!(waiters[0].read_reply(), bulk_array(&["hand-off", "a"]));
+        assert_eq!(waiters[1].read_reply(), b"$1\r\nb\r\n");
+        producer.call(&["DEL", "second"]);
+    }
+}
+
+#[test]
+fn blocked_clients_are_served_before_the_writer_goes_on() {
+    served_before_the_writer_goes_on(&Server::shoal(&[]));
+    served_before_the_writer_goes_on(&Server::redis(&[]));
+}

@@ -55,6 +55,8 @@ pub struct ClientState {
     /// True while the connection re-runs a blocked command after a wake (a key that turned into the wrong
     /// type keeps a blocked client waiting instead of failing it, as in Redis 7.0).
     pub block_retry: bool,
+    /// The last command woke blocked clients: the connection lets them be served before going on.
+    pub woke_blocked: bool,
     /// Commands queued since MULTI (None outside MULTI).
     pub multi: Option<usize>,
     /// The MULTI queue and the WATCHed keys (`commands::transaction`).

@@ -227,8 +227,9 @@ pub fn call(
             super::transaction::touch_written(server, view, spec, &args);
         }
         // Blocked clients: a changed key that exists may serve the first client waiting for it.
-        if server.blocking.is_active() {
-            signal_ready_keys(server, view, spec, &args);
+        if server.blocking.is_active() && signal_ready_keys(server, view, spec, &args) {
+            // The connection lets them be served before this client goes on (see crate::blocking).
+            client.woke_blocked = true;
         }
     }
     if out.errors_written != errors_before {
@@ -242,13 +243,16 @@ pub fn call(
 
 /// Wakes the first client blocked on each key of a write that changed something, for the keys that exist
 /// afterwards (a deleted or emptied key cannot serve anyone). See `crate::blocking`.
+/// True if somebody was woken.
 #[cold]
-fn signal_ready_keys(server: &ServerState, view: &DbView<'_>, spec: &CommandSpec, args: &Args<'_>) {
+fn signal_ready_keys(server: &ServerState, view: &DbView<'_>, spec: &CommandSpec, args: &Args<'_>) -> bool {
     let db = view.db_index();
+    let mut woke = false;
     spec.for_each_key_index(args, |i, _| {
         let key = args.get(i);
         if view.probe(db, key) == Some(false) {
-            server.blocking.signal(db, key);
+            woke |= server.blocking.signal(db, key);
         }
     });
+    woke
 }

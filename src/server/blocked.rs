@@ -46,6 +46,8 @@ pub(super) async fn serve_blocked(
     let held = (client.last_command, args.iter().map(<[u8]>::len).sum());
     client.publish_held(super::connection::resp_of(out), flag::BLOCKED, held);
     let mut watch_socket = true;
+    // A wake taken for the retry that served the client: released once the next in line was woken.
+    let mut served_wake = false;
     let outcome = loop {
         let left = if deadline_ms == 0 { None } else { Some(deadline_ms.saturating_sub(unix_time_ms())) };
         if left == Some(0) {
@@ -54,12 +56,17 @@ pub(super) async fn serve_blocked(
         }
         tokio::select! {
             _ = waiter.notified() => {
+                let counted = state.blocking.take_wake(&waiter);
                 client.block_retry = true;
                 dispatch::execute(state, client, out, retry.args());
                 client.block_retry = false;
-                let Some(again) = client.block.take() else { break Unblocked::Replied };
+                let Some(again) = client.block.take() else {
+                    served_wake = counted;
+                    break Unblocked::Replied;
+                };
                 // Not served: the next client in line gets its turn (see crate::blocking).
                 state.blocking.pass_on(&waiter, |db, key| key_exists(state, db, key));
+                state.blocking.retried(counted);
                 if let Some(line) = again.retry_args {
                     retry = owned(&line);
                 }
@@ -99,6 +106,7 @@ pub(super) async fn serve_blocked(
     // Served, or leaving: the head of each line that can still be served is next (this also keeps a signal
     // that raced with a timeout from being lost).
     state.blocking.pass_on(&waiter, |db, key| key_exists(state, db, key));
+    state.blocking.retried(served_wake);
     handle.set_blocked(&state.clients, false, false);
     outcome
 }

@@ -171,6 +171,11 @@ async fn run(
                         }
                     }
                     start += consumed;
+                    settle_woken(state, client).await;
+                    continue;
+                }
+                Next::Settle => {
+                    settle_woken(state, client).await;
                     continue;
                 }
             };
@@ -194,6 +199,7 @@ async fn run(
                     }
                 }
                 after_command(client, handle, &mut out, mark, &args);
+                settle_woken(state, client).await;
             } else if client.monitor {
                 take_monitor_output(client, handle, &mut out);
             }
@@ -349,17 +355,28 @@ fn apply_reply_mode(client: &mut ClientState, out: &mut Reply, mark: usize, args
     client.reply = (client.reply & reply::OFF) | skip;
 }
 
-/// Decodes and runs the commands in `rbuf[*start..]` while they need nothing special (no pause in force, not
-/// a MONITOR client, replies on): one test per command. Returns the length of the command at `*start` that
-/// needs the slow path (decoded, not run), or None when the buffer is used up or the client must close.
+/// When the last command woke blocked clients, waits (boundedly) until they have been served, so this client's
+/// reply and next command come after, as in Redis (see [`crate::blocking`]).
+async fn settle_woken(state: &ServerState, client: &mut ClientState) {
+    if client.woke_blocked {
+        client.woke_blocked = false;
+        Box::pin(state.blocking.settle()).await;
+    }
+}
+
 /// Why [`run_batch`] stopped before the end of the input.
 enum Next {
     /// This command (of `usize` bytes) needs the slow path; it has not run.
     Slow(usize),
     /// This command ran and asked to block ([`crate::blocking`]); its bytes are still unconsumed.
     Blocked(usize),
+    /// The last command (consumed) woke blocked clients: they are served before this client goes on.
+    Settle,
 }
 
+/// Decodes and runs the commands in `rbuf[*start..]` while they need nothing special (no pause in force, not
+/// a MONITOR client, replies on): one test per command. Returns why it stopped early, or None when the buffer
+/// is used up or the client must close.
 fn run_batch(
     state: &ServerState,
     client: &mut ClientState,
@@ -392,6 +409,9 @@ fn run_batch(
                 *start += consumed;
                 if client.close_after_reply {
                     return None;
+                }
+                if client.woke_blocked {
+                    return Some(Next::Settle);
                 }
             }
             Ok(Decoded::Nothing { consumed }) => *start += consumed,
