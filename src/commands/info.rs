@@ -188,12 +188,7 @@ fn persistence_section(s: &mut String, server: &ServerState) {
          current_save_keys_total:0\r\n",
     );
     s.push_str(&crate::rdb::snapshot::info_rdb_fields(server));
-    s.push_str(
-        "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
-         aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n\
-         aof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
-         module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-    );
+    s.push_str(&crate::aof::info_fields(server));
 }
 
 fn stats_section(s: &mut String, server: &ServerState) {
