@@ -88,6 +88,10 @@ pub struct ServerState {
     pub tunables: crate::tunables::Tunables,
     /// Clients parked in blocking commands, by the keys they wait for.
     pub blocking: crate::blocking::BlockingRegistry,
+    /// RDB snapshots: last save, the BGSAVE child, load figures (`crate::rdb::snapshot`).
+    pub persistence: crate::rdb::snapshot::Persistence,
+    /// The append-only file (`crate::aof`); shared with its fsync thread.
+    pub aof: Arc<crate::aof::Aof>,
 }
 
 impl ServerState {
@@ -100,13 +104,14 @@ impl ServerState {
             // The cluster bus delivers other nodes' PUBLISH here.
             crate::pubsub::set_cluster_target(&pubsub);
         }
+        let started_unix_ms = unix_time_ms();
         keyspace.events.set_wanted(crate::notify::keyspace_classes(settings.notify_keyspace_events));
         Arc::new(ServerState {
             config,
             keyspace,
             stats: ServerStats::default(),
             started_at: Instant::now(),
-            started_unix_ms: unix_time_ms(),
+            started_unix_ms,
             run_id: random_hex(40),
             tcp_port: AtomicUsize::new(usize::from(settings.port)),
             next_client_id: AtomicU64::new(1),
@@ -124,6 +129,8 @@ impl ServerState {
             pubsub,
             tunables: crate::tunables::Tunables::new(&settings),
             blocking: Default::default(),
+            persistence: crate::rdb::snapshot::Persistence::new(started_unix_ms),
+            aof: Arc::new(crate::aof::Aof::new()),
         })
     }
 

@@ -27,8 +27,7 @@
 //! turning the AOF on at runtime appends to a temporary incremental file while the first base is written,
 //! and both enter the manifest together (Redis's `AOF_WAIT_REWRITE`).
 //!
-//! The state lives here, keyed by the server's address (as `crate::rdb::snapshot`), so `ServerState` needs
-//! no field; the hot path finds it through a one-entry cache.
+//! The state ([`Aof`]) is a field of `ServerState`, shared (`Arc`) with the fsync thread.
 
 pub mod base_aof;
 pub mod load;
@@ -38,7 +37,7 @@ pub mod rewrite;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -107,38 +106,20 @@ pub struct Aof {
     pub(crate) status: Mutex<Status>,
 }
 
-struct Entry {
-    key: usize,
-    aof: Aof,
+/// The AOF state of `state` (a field of the server state).
+#[inline]
+pub fn of(state: &ServerState) -> &Aof {
+    &state.aof
 }
 
-/// The AOF state of `state` (created on first use).
-pub fn of(state: &ServerState) -> &'static Aof {
-    static CACHE: AtomicPtr<Entry> = AtomicPtr::new(std::ptr::null_mut());
-    static REGISTRY: Mutex<Vec<&'static Entry>> = Mutex::new(Vec::new());
-    let key = state as *const ServerState as usize;
-    let cached = CACHE.load(Ordering::Acquire);
-    // SAFETY: entries are leaked, so a pointer stored in CACHE stays valid for the process's life.
-    if let Some(e) = unsafe { cached.as_ref() } {
-        if e.key == key {
-            return &e.aof;
-        }
+impl Default for Aof {
+    fn default() -> Self {
+        Aof::new()
     }
-    let mut reg = REGISTRY.lock();
-    let entry = match reg.iter().find(|e| e.key == key) {
-        Some(e) => *e,
-        None => {
-            let e: &'static Entry = Box::leak(Box::new(Entry { key, aof: Aof::new() }));
-            reg.push(e);
-            e
-        }
-    };
-    CACHE.store(entry as *const Entry as *mut Entry, Ordering::Release);
-    &entry.aof
 }
 
 impl Aof {
-    fn new() -> Aof {
+    pub fn new() -> Aof {
         Aof {
             on: AtomicBool::new(false),
             policy: AtomicU8::new(FSYNC_EVERYSEC),
@@ -256,7 +237,7 @@ impl Aof {
     /// With `appendfsync always` the old file is fsync'd here (its acknowledged writes must be durable before
     /// anything later is); otherwise a short-lived thread fsyncs and closes it, so a rewrite holding every
     /// shard does not wait for the disk.
-    fn switch_incr(&'static self, file: Option<File>, size_at_open: u64) {
+    fn switch_incr(&self, file: Option<File>, size_at_open: u64) {
         let _ = self.flush_written();
         let mut incr = self.incr.lock();
         let w = self.written.load(Ordering::Relaxed);
@@ -362,11 +343,12 @@ pub fn spawn_writer(state: &Arc<ServerState>) {
         return;
     }
     let weak = Arc::downgrade(state);
+    let shared = state.aof.clone();
     let spawned = std::thread::Builder::new().name("shoal-aof".into()).spawn(move || {
+        let aof = &*shared;
         let mut last_fsync = Instant::now();
         loop {
             let Some(state) = weak.upgrade() else { return };
-            let aof = of(&state);
             if aof.stop.load(Ordering::Acquire) {
                 return;
             }

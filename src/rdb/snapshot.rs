@@ -98,32 +98,32 @@ pub struct Persistence {
     inner: Mutex<Inner>,
 }
 
-/// The persistence state of `state`. Kept here, keyed by the server's address, so that persistence needs no
-/// field in `ServerState` (one per process in practice; tests may create several).
-pub fn of(state: &ServerState) -> &'static Persistence {
-    static REGISTRY: Mutex<Vec<(usize, &'static Persistence)>> = Mutex::new(Vec::new());
-    let key = state as *const ServerState as usize;
-    let mut reg = REGISTRY.lock();
-    if let Some((_, p)) = reg.iter().find(|(k, _)| *k == key) {
-        return p;
+/// The persistence state of `state` (a field of the server state).
+#[inline]
+pub fn of(state: &ServerState) -> &Persistence {
+    &state.persistence
+}
+
+impl Persistence {
+    /// A server's persistence state before anything was loaded or saved (`started_unix_ms`: LASTSAVE until
+    /// the first save, as Redis reports its start time).
+    pub fn new(started_unix_ms: u64) -> Persistence {
+        Persistence {
+            inner: Mutex::new(Inner {
+                lastsave_secs: started_unix_ms / 1000,
+                last_bgsave_ok: true,
+                last_bgsave_try_ms: 0,
+                last_bgsave_time_sec: -1,
+                child: None,
+                bgsave_scheduled: false,
+                rdb_saves: 0,
+                last_load_keys_loaded: 0,
+                last_load_keys_expired: 0,
+                latest_fork_usec: 0,
+                total_forks: 0,
+            }),
+        }
     }
-    let p: &'static Persistence = Box::leak(Box::new(Persistence {
-        inner: Mutex::new(Inner {
-            lastsave_secs: state.started_unix_ms / 1000,
-            last_bgsave_ok: true,
-            last_bgsave_try_ms: 0,
-            last_bgsave_time_sec: -1,
-            child: None,
-            bgsave_scheduled: false,
-            rdb_saves: 0,
-            last_load_keys_loaded: 0,
-            last_load_keys_expired: 0,
-            latest_fork_usec: 0,
-            total_forks: 0,
-        }),
-    }));
-    reg.push((key, p));
-    p
 }
 
 impl Persistence {
